@@ -1,0 +1,30 @@
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { installErrorHandling } from './http/errors.js';
+import { deadLetterRoutes } from './http/routes/dead-letters.js';
+import { executionRoutes } from './http/routes/executions.js';
+import { healthRoutes } from './http/routes/health.js';
+import { jobRoutes } from './http/routes/jobs.js';
+import { runnerRoutes } from './http/routes/runners.js';
+import type { Services } from './services/index.js';
+
+/** The HTTP API as a Fastify instance: thin routes (validate, call a service, answer) over the services. */
+export function buildApp(services: Services, opts: FastifyServerOptions = {}) {
+  const app = Fastify({
+    // Long-polls hold a request for up to a minute; everything else is quick.
+    requestTimeout: 90_000,
+    bodyLimit: 1_048_576,
+    ...opts,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  void app.register(jobRoutes(services));
+  void app.register(runnerRoutes(services));
+  void app.register(executionRoutes(services));
+  void app.register(deadLetterRoutes(services));
+  void app.register(healthRoutes(services));
+  return app;
+}
+
+export type App = ReturnType<typeof buildApp>;

@@ -1,0 +1,33 @@
+import { LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
+import { z } from 'zod';
+
+export const OrchestratorEnv = z
+  .object({
+    DATABASE_URL: z
+      .string({ error: 'is required (postgres://user:password@host:5432/db)' })
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().default('127.0.0.1'),
+    LOG_LEVEL: LogLevel,
+    LOG_FORMAT: LogFormat,
+    /** How long a claim holds an execution without a heartbeat. */
+    LEASE_MS: PositiveInt(30_000),
+    /** How often runners are told to heartbeat; 3 missed beats make a runner OFFLINE. */
+    HEARTBEAT_INTERVAL_MS: PositiveInt(10_000),
+    /** Longest long-poll a runner may ask for. */
+    CLAIM_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+    REAPER_INTERVAL_MS: PositiveInt(1_000),
+    DB_POOL_SIZE: PositiveInt(20),
+    /** Apply pending migrations at start (on by default; several replicas starting at once is safe). */
+    MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  })
+  .refine((e) => e.HEARTBEAT_INTERVAL_MS * 2 <= e.LEASE_MS, {
+    message: 'must be at most half of LEASE_MS, so one lost heartbeat does not cost a lease',
+    path: ['HEARTBEAT_INTERVAL_MS'],
+  });
+
+export type OrchestratorConfig = z.output<typeof OrchestratorEnv>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  return parseEnv(OrchestratorEnv, env, 'orchestrator');
+}

@@ -1,0 +1,34 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+// int8 (ids, counts) as JS numbers: ids stay far below 2^53, and the API promises JSON numbers.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface DatabaseHandle {
+  db: Db;
+  pool: pg.Pool;
+  destroy(): Promise<void>;
+}
+
+export function createDatabase(connectionString: string, opts: { max?: number; applicationName?: string } = {}) {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    types,
+    application_name: opts.applicationName ?? 'hourglass',
+    // Fail fast while PostgreSQL is down instead of queueing requests forever.
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool, destroy: () => db.destroy() } satisfies DatabaseHandle;
+}

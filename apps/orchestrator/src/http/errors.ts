@@ -1,0 +1,94 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An error the API answers with: a stable code, an HTTP status and, for bad input, the fields at fault. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (field: string, message: string) =>
+  new AppError(400, 'VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
+export const notFound = (what: string, id: number | string) =>
+  new AppError(404, 'NOT_FOUND', `${what} ${id} does not exist`);
+export const conflict = (code: string, message: string) => new AppError(409, code, message);
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function problem(status: number, code: string, detail: string, errors?: FieldError[]) {
+  return {
+    type: 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+/** Turns zod issues of a request part (body, querystring, params, headers) into named fields. */
+function fieldErrors(err: Parameters<typeof hasZodFastifySchemaValidationErrors>[0] & object, context: string) {
+  if (!hasZodFastifySchemaValidationErrors(err)) return [];
+  return err.validation.map((v) => {
+    const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const keys = (v.params as { keys?: string[] }).keys;
+    const field = v.keyword === 'unrecognized_keys' && keys ? keys.join(', ') : path || context;
+    const message = v.keyword === 'unrecognized_keys' ? 'unknown field' : v.message ?? 'invalid';
+    return { field, message };
+  });
+}
+
+/** Every error leaves as RFC 9457 problem+json; 5xx answers never carry internals (stack, SQL). */
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    let body: ReturnType<typeof problem>;
+    if (err instanceof AppError) {
+      body = problem(err.status, err.code, err.message, err.errors);
+    } else if (hasZodFastifySchemaValidationErrors(err)) {
+      const context = (err as FastifyError).validationContext ?? 'body';
+      const errors = fieldErrors(err, context);
+      const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      body = problem(400, 'VALIDATION_FAILED', `invalid ${context}: ${detail}`, errors);
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // Fastify's own client errors: malformed JSON, wrong content type, body too large, …
+      body = problem(err.statusCode, err.code ?? 'BAD_REQUEST', err.message);
+    } else if ((err as { code?: string }).code === 'ECONNREFUSED' || /connect|terminat/i.test(err.message)) {
+      request.log.error({ err }, 'database unavailable');
+      body = problem(503, 'DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly');
+    } else {
+      request.log.error({ err }, 'unhandled error');
+      body = problem(500, 'INTERNAL', 'internal error; the request id is in the logs');
+    }
+    void reply.status(body.status).type('application/problem+json').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .type('application/problem+json')
+      .send(problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+}

@@ -1,0 +1,59 @@
+import {
+  CreateJobBody,
+  CreateJobsBatchBody,
+  ExecutionListQuery,
+  IdempotencyKeyHeader,
+  IdParams,
+  ListJobsQuery,
+} from '@hourglass/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services/index.js';
+import { page, toExecution, toJob } from '../serializers.js';
+
+export const jobRoutes =
+  (s: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/jobs',
+      {
+        schema: {
+          body: CreateJobBody,
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
+        },
+      },
+      async (req, reply) => {
+        const [{ job, created }] = (await s.jobs.create([req.body], {
+          headerKey: req.headers['idempotency-key'],
+        })) as [{ job: Parameters<typeof toJob>[0]; created: boolean }];
+        if (!created) void reply.header('idempotent-replayed', 'true');
+        return reply.status(created ? 201 : 200).send(toJob(job));
+      },
+    );
+
+    app.post('/jobs/batch', { schema: { body: CreateJobsBatchBody } }, async (req, reply) => {
+      const results = await s.jobs.create(req.body.jobs, { fieldPrefix: (i) => `jobs.${i}.` });
+      return reply.status(201).send({ jobs: results.map((r) => toJob(r.job)) });
+    });
+
+    app.get('/jobs', { schema: { querystring: ListJobsQuery } }, async (req) => {
+      return page((await s.jobs.list(req.query)).map((j) => toJob(j)), req.query.limit);
+    });
+
+    app.get('/jobs/:id', { schema: { params: IdParams } }, async (req) => {
+      const { job, lastExecution } = await s.jobs.get(req.params.id);
+      return toJob(job, lastExecution);
+    });
+
+    app.get('/jobs/:id/executions', { schema: { params: IdParams, querystring: ExecutionListQuery } }, async (req) => {
+      return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
+    });
+
+    app.post('/jobs/:id/trigger', { schema: { params: IdParams } }, async (req, reply) => {
+      return reply.status(202).send(toExecution(await s.jobs.trigger(req.params.id)));
+    });
+
+    app.post('/jobs/:id/cancel', { schema: { params: IdParams } }, async (req) => {
+      return toJob(await s.jobs.cancel(req.params.id));
+    });
+  };

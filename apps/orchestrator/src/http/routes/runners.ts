@@ -1,0 +1,69 @@
+import { HeartbeatBody, NextJobQuery, RegisterRunnerBody, RunnerIdParams } from '@hourglass/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services/index.js';
+import { toRunner } from '../serializers.js';
+
+export const runnerRoutes =
+  (s: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post('/runners/register', { schema: { body: RegisterRunnerBody } }, async (req, reply) => {
+      return reply.status(201).send(await s.runners.register(req.body));
+    });
+
+    app.post(
+      '/runners/:id/heartbeat',
+      { schema: { params: RunnerIdParams, body: HeartbeatBody.optional() } },
+      async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? []),
+    );
+
+    app.post(
+      '/runners/:id/next-job',
+      { schema: { params: RunnerIdParams, querystring: NextJobQuery } },
+      async (req, reply) => {
+        // Stop waiting (and claiming) as soon as the runner hangs up.
+        const gone = new AbortController();
+        req.raw.once('close', () => gone.abort());
+        reply.raw.once('close', () => gone.abort());
+        const rows = await s.runners.nextJobs(req.params.id, req.query.max, req.query.wait, gone.signal);
+        if (rows.length === 0) return reply.status(204).send();
+        return {
+          executions: rows.map((r) => ({
+            id: r.id,
+            jobId: r.job_id,
+            type: r.job_type,
+            payload: r.payload,
+            attempt: r.attempt,
+            maxAttempts: r.max_attempts,
+            scheduledFor: r.scheduled_for.toISOString(),
+            leaseExpiresAt: r.lease_expires_at.toISOString(),
+            timeoutMs: r.timeout_ms,
+          })),
+        };
+      },
+    );
+
+    app.post('/runners/:id/drain', { schema: { params: RunnerIdParams } }, async (req, reply) => {
+      await s.runners.drain(req.params.id);
+      return reply.status(202).send({ id: req.params.id, status: 'DRAINING' });
+    });
+
+    app.delete('/runners/:id', { schema: { params: RunnerIdParams } }, async (req) => {
+      return s.runners.deregister(req.params.id);
+    });
+
+    app.get(
+      '/runners',
+      {
+        schema: {
+          querystring: z.strictObject({
+            includeOffline: z
+              .enum(['true', 'false'])
+              .default('false')
+              .transform((v) => v === 'true'),
+          }),
+        },
+      },
+      async (req) => ({ items: (await s.runners.list(req.query.includeOffline)).map(toRunner) }),
+    );
+  };

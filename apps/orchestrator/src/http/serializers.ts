@@ -1,0 +1,99 @@
+import type { DeadLetter, Execution, Job, Runner } from '@hourglass/contracts';
+import type { ActiveExecutionRow } from '../queue/read-executions.js';
+import type { DeadLetterRow, ExecutionRow, JobRow, RunnerRow } from '../queue/rows.js';
+
+/** Rows (snake_case, Date) to the API's shapes (camelCase, ISO-8601 UTC strings). */
+
+const iso = (d: Date) => d.toISOString();
+const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function toJob(row: JobRow, lastExecution?: ExecutionRow | null): Job {
+  return {
+    id: row.id,
+    type: row.type,
+    payload: row.payload,
+    status: row.status as Job['status'],
+    priority: row.priority,
+    maxAttempts: row.max_attempts,
+    backoff: {
+      initialDelayMs: row.backoff_initial_ms,
+      factor: row.backoff_factor,
+      maxDelayMs: row.backoff_max_ms,
+      jitter: row.backoff_jitter,
+    },
+    timeoutMs: row.timeout_ms,
+    runAt: iso(row.run_at),
+    idempotencyKey: row.idempotency_key,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    finishedAt: isoOrNull(row.finished_at),
+    ...(lastExecution === undefined
+      ? {}
+      : {
+          lastExecution: lastExecution && {
+            id: lastExecution.id,
+            attempt: lastExecution.attempt,
+            status: lastExecution.status,
+            scheduledFor: iso(lastExecution.scheduled_for),
+            finishedAt: isoOrNull(lastExecution.finished_at),
+            error: lastExecution.error,
+          },
+        }),
+  };
+}
+
+export function toExecution(row: ExecutionRow): Execution {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    type: row.job_type,
+    attempt: row.attempt,
+    status: row.status as Execution['status'],
+    scheduledFor: iso(row.scheduled_for),
+    createdAt: iso(row.created_at),
+    claimedAt: isoOrNull(row.claimed_at),
+    finishedAt: isoOrNull(row.finished_at),
+    runnerId: row.runner_id,
+    leaseExpiresAt: isoOrNull(row.lease_expires_at),
+    error: row.error,
+    result: row.result ?? null,
+  };
+}
+
+export function toActiveExecution(row: ActiveExecutionRow) {
+  return {
+    ...toExecution(row),
+    runner: row.runner_id && row.runner_name ? { id: row.runner_id, name: row.runner_name, host: row.runner_host ?? '' } : null,
+  };
+}
+
+export function toRunner(row: RunnerRow & { running: number }): Runner {
+  return {
+    id: row.id,
+    name: row.name,
+    host: row.host,
+    types: row.types,
+    capacity: row.capacity,
+    status: row.status as Runner['status'],
+    running: row.running,
+    registeredAt: iso(row.registered_at),
+    lastHeartbeatAt: iso(row.last_heartbeat_at),
+  };
+}
+
+export function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    executionId: row.execution_id,
+    type: row.job_type,
+    attempts: row.attempts,
+    error: row.error,
+    createdAt: iso(row.created_at),
+    requeuedAt: isoOrNull(row.requeued_at),
+  };
+}
+
+export function page<T extends { id: number }>(items: T[], limit: number) {
+  return { items, nextCursor: items.length === limit ? items[items.length - 1]!.id : null };
+}

@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
+import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { ReadySignal } from '../services/ready-signal.js';
+import { IntervalLoop } from './interval-loop.js';
+
+const BATCH = 500;
+
+/** Expired lease → TIMED_OUT → retry or dead letter, in one transaction per batch. */
+export function leaseReaper(db: Db, signal: ReadySignal, everyMs: number, log: Logger) {
+  return new IntervalLoop(
+    'lease-reaper',
+    everyMs,
+    async () => {
+      for (;;) {
+        const { reaped, retries } = await db.transaction().execute(async (trx) => {
+          const reaped = await reapExpiredLeases(trx, BATCH);
+          return { reaped, retries: await retryOrDeadLetter(trx, reaped) };
+        });
+        if (reaped.length > 0) log.warn({ executions: reaped }, 'leases expired: executions timed out');
+        signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+        if (reaped.length < BATCH) return;
+      }
+    },
+    log,
+  );
+}

@@ -1,0 +1,70 @@
+import { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { OrchestratorConfig } from './config.js';
+import { createDatabase } from './db/database.js';
+import { leaseReaper } from './loops/lease-reaper.js';
+import { promoter } from './loops/promoter.js';
+import { runnerLiveness } from './loops/runner-liveness.js';
+import { DbClock } from './services/db-clock.js';
+import { createServices } from './services/index.js';
+import { ReadySignal } from './services/ready-signal.js';
+
+/**
+ * One orchestrator replica: the HTTP API plus its background loops (promoter, lease reaper, runner liveness)
+ * and the LISTEN connection. Every loop is safe to run in every replica at once.
+ */
+export async function createOrchestrator(config: OrchestratorConfig, log: Logger) {
+  const database = createDatabase(config.DATABASE_URL, { max: config.DB_POOL_SIZE, applicationName: 'hourglass-orchestrator' });
+  const { db } = database;
+  const clock = new DbClock(db);
+  const signal = new ReadySignal(db, config.DATABASE_URL, clock, log);
+  const services = createServices(
+    db,
+    signal,
+    clock,
+    {
+      leaseMs: config.LEASE_MS,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      maxWaitSeconds: config.CLAIM_MAX_WAIT_SECONDS,
+    },
+    log,
+  );
+  // Per-request access logs would be two lines per claim and per report; errors are still logged with the reqId.
+  const app = buildApp(services, {
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const loops = [
+    promoter(db, signal, log),
+    leaseReaper(db, signal, config.REAPER_INTERVAL_MS, log),
+    runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
+  ];
+  const clockSync = setInterval(() => void clock.sync().catch(() => {}), 60_000);
+  clockSync.unref();
+
+  return {
+    app,
+    services,
+    db,
+    /** Starts the background loops and the LISTEN connection; the HTTP server is started by `listen`. */
+    async start() {
+      await clock.sync();
+      await signal.start();
+      for (const loop of loops) loop.start();
+    },
+    async listen() {
+      return app.listen({ port: config.PORT, host: config.HOST });
+    },
+    async close() {
+      services.claims.close();
+      await app.close();
+      await Promise.all(loops.map((l) => l.stop()));
+      clearInterval(clockSync);
+      await signal.stop();
+      await database.destroy();
+    },
+  };
+}
+
+export type Orchestrator = Awaited<ReturnType<typeof createOrchestrator>>;

@@ -1,0 +1,63 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+
+export interface CompletionInput {
+  id: number;
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  error: string | null;
+  result: unknown;
+}
+
+export interface RecordedRow {
+  id: number;
+  job_id: number;
+  status: string;
+}
+
+/**
+ * Records outcomes reported by `runnerId`, set-based (River's JobSetStateIfRunningMany, graphile's
+ * completeJobs): one UPDATE over the whole batch that only touches executions still RUNNING under this runner.
+ * That guard is the fence: after a lease expires the row is TIMED_OUT (and its retry is a new row), so a late
+ * report from the old holder matches nothing. Successful one-shot jobs become SUCCEEDED in the same statement.
+ */
+export async function completeExecutions(
+  trx: Db,
+  runnerId: string,
+  outcomes: CompletionInput[],
+): Promise<RecordedRow[]> {
+  const input = outcomes.map((o) => ({ ...o, result: o.result === undefined ? null : o.result }));
+  const { rows } = await sql<RecordedRow>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+        AS x(id bigint, status text, error text, result jsonb)
+    ),
+    recorded AS (
+      UPDATE executions e
+      SET status = i.status, error = i.error, result = i.result, finished_at = now(), lease_expires_at = NULL
+      FROM input i
+      WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
+      RETURNING e.id, e.job_id, e.status
+    ),
+    succeeded_jobs AS (
+      UPDATE jobs SET status = 'SUCCEEDED', updated_at = now(), finished_at = now()
+      WHERE id IN (SELECT job_id FROM recorded WHERE status = 'SUCCEEDED') AND status IN ('RUNNING', 'SCHEDULED')
+    )
+    SELECT * FROM recorded
+  `.execute(trx);
+  return rows;
+}
+
+export interface PriorOutcomeRow {
+  id: number;
+  status: string;
+  runner_id: string | null;
+}
+
+/** Current state of executions whose report did not apply, to tell a duplicate from a conflict. */
+export async function readPriorOutcomes(trx: Db, ids: number[]): Promise<PriorOutcomeRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<PriorOutcomeRow>`
+    SELECT id, status, runner_id FROM executions WHERE id = ANY(${ids}::bigint[])
+  `.execute(trx);
+  return rows;
+}

@@ -1,0 +1,52 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { JobRow } from './rows.js';
+import { READY_HORIZON_MS } from './timing.js';
+
+export interface NewJob {
+  type: string;
+  payload: unknown;
+  priority: number;
+  max_attempts: number;
+  backoff_initial_ms: number;
+  backoff_factor: number;
+  backoff_max_ms: number;
+  backoff_jitter: boolean;
+  timeout_ms: number | null;
+  /** Absolute due time, or null to use `now() + delay_ms` on the database's clock. */
+  run_at: string | null;
+  delay_ms: number;
+  idempotency_key: string | null;
+}
+
+/**
+ * Inserts jobs and their first executions in one statement. A job whose idempotency key already exists is
+ * skipped (ON CONFLICT DO NOTHING, also across concurrent requests); the caller looks those up by key.
+ */
+export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
+  const { rows } = await sql<JobRow>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs.map((j, ord) => ({ ...j, ord })))}::jsonb) AS x(
+        type text, payload jsonb, priority int, max_attempts int, backoff_initial_ms int,
+        backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
+        run_at timestamptz, delay_ms bigint, idempotency_key text, ord int)
+    ),
+    new_jobs AS (
+      INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
+                        backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key)
+      SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
+             backoff_max_ms, backoff_jitter, timeout_ms,
+             coalesce(run_at, now() + delay_ms * interval '1 millisecond'), idempotency_key
+      FROM input ORDER BY ord
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING *
+    ),
+    first_executions AS (
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
+      SELECT id, type, priority, 1, run_at <= now() + ${READY_HORIZON_MS} * interval '1 millisecond', run_at
+      FROM new_jobs
+    )
+    SELECT * FROM new_jobs ORDER BY id
+  `.execute(db);
+  return rows;
+}

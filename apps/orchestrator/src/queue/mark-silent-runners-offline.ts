@@ -1,0 +1,12 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+
+/** Runners silent for `silenceMs` (3 heartbeat intervals) become OFFLINE. Idempotent, so safe in every replica. */
+export async function markSilentRunnersOffline(db: Db, silenceMs: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    UPDATE runners SET status = 'OFFLINE'
+    WHERE status <> 'OFFLINE' AND last_heartbeat_at < now() - ${silenceMs} * interval '1 millisecond'
+    RETURNING id
+  `.execute(db);
+  return rows.map((r) => r.id);
+}

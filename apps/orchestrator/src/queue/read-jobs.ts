@@ -1,0 +1,32 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { ExecutionRow, JobRow } from './rows.js';
+
+export async function findJob(db: Db, id: number): Promise<JobRow | undefined> {
+  const { rows } = await sql<JobRow>`SELECT * FROM jobs WHERE id = ${id}`.execute(db);
+  return rows[0];
+}
+
+export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<JobRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<JobRow>`SELECT * FROM jobs WHERE idempotency_key = ANY(${keys}::text[])`.execute(db);
+  return rows;
+}
+
+export async function listJobs(
+  db: Db,
+  f: { status?: string; type?: string; limit: number; cursor?: number },
+): Promise<JobRow[]> {
+  let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(f.limit);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.type) q = q.where('type', '=', f.type);
+  if (f.cursor) q = q.where('id', '<', f.cursor);
+  return (await q.execute()) as unknown as JobRow[];
+}
+
+export async function lastExecutionOf(db: Db, jobId: number): Promise<ExecutionRow | undefined> {
+  const { rows } = await sql<ExecutionRow>`
+    SELECT * FROM executions WHERE job_id = ${jobId} ORDER BY id DESC LIMIT 1
+  `.execute(db);
+  return rows[0];
+}

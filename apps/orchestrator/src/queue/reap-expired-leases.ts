@@ -1,0 +1,25 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+
+/**
+ * Marks RUNNING executions whose lease has expired (runner crashed, partitioned or hung) as TIMED_OUT, a batch
+ * at a time. SKIP LOCKED lets every orchestrator replica run the reaper at once without waiting on each other;
+ * the status guard makes a row reaped once. Returns the ids, for retryOrDeadLetter in the same transaction.
+ */
+export async function reapExpiredLeases(trx: Db, batch: number): Promise<number[]> {
+  const { rows } = await sql<{ id: number }>`
+    WITH expired AS (
+      SELECT id FROM executions
+      WHERE status = 'RUNNING' AND lease_expires_at < now()
+      ORDER BY lease_expires_at
+      LIMIT ${batch}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE executions e
+    SET status = 'TIMED_OUT', finished_at = now(), lease_expires_at = NULL,
+        error = 'lease expired: runner ' || coalesce(e.runner_id::text, '?') || ' stopped heartbeating'
+    FROM expired WHERE e.id = expired.id
+    RETURNING e.id
+  `.execute(trx);
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,54 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { READY_HORIZON_MS } from './timing.js';
+
+export interface RetryRow {
+  job_id: number;
+  execution_id: number;
+  scheduled_for: Date;
+  ready: boolean;
+}
+
+/**
+ * Consequences of failed attempts (FAILED, TIMED_OUT, or CANCELLED without the job being cancelled), set-based
+ * and inside the caller's transaction:
+ * - attempts left: the next attempt is inserted after exponential backoff,
+ *   `min(initial × factor^(attempt−1), max)`, optionally jittered over [delay/2, delay]; the job goes back to
+ *   SCHEDULED;
+ * - none left: the job is FAILED and the last execution is dead-lettered.
+ * A cancelled job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
+ */
+export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promise<RetryRow[]> {
+  if (executionIds.length === 0) return [];
+  const { rows } = await sql<RetryRow>`
+    WITH failed AS (
+      SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, j.priority, j.max_attempts,
+             least(j.backoff_max_ms, j.backoff_initial_ms * power(j.backoff_factor, e.attempt - 1))
+               * CASE WHEN j.backoff_jitter THEN 0.5 + random() * 0.5 ELSE 1 END AS delay_ms
+      FROM executions e JOIN jobs j ON j.id = e.job_id
+      WHERE e.id = ANY(${executionIds}::bigint[]) AND j.status <> 'CANCELLED'
+    ),
+    retries AS (
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
+      SELECT job_id, job_type, priority, attempt + 1, delay_ms <= ${READY_HORIZON_MS},
+             now() + delay_ms * interval '1 millisecond'
+      FROM failed WHERE attempt < max_attempts
+      RETURNING job_id, id AS execution_id, scheduled_for, ready
+    ),
+    rescheduled_jobs AS (
+      UPDATE jobs SET status = 'SCHEDULED', updated_at = now()
+      WHERE id IN (SELECT job_id FROM retries) AND status = 'RUNNING'
+    ),
+    dead AS (
+      INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error)
+      SELECT job_id, id, job_type, attempt, error FROM failed WHERE attempt >= max_attempts
+      RETURNING job_id
+    ),
+    failed_jobs AS (
+      UPDATE jobs SET status = 'FAILED', updated_at = now(), finished_at = now()
+      WHERE id IN (SELECT job_id FROM dead)
+    )
+    SELECT * FROM retries
+  `.execute(trx);
+  return rows;
+}

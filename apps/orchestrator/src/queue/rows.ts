@@ -1,0 +1,62 @@
+/** Row shapes the queue's raw SQL returns (snake_case, as stored). */
+
+export interface JobRow {
+  id: number;
+  type: string;
+  payload: unknown;
+  status: string;
+  priority: number;
+  max_attempts: number;
+  backoff_initial_ms: number;
+  backoff_factor: number;
+  backoff_max_ms: number;
+  backoff_jitter: boolean;
+  timeout_ms: number | null;
+  run_at: Date;
+  idempotency_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+export interface ExecutionRow {
+  id: number;
+  job_id: number;
+  job_type: string;
+  priority: number;
+  attempt: number;
+  status: string;
+  ready: boolean;
+  scheduled_for: Date;
+  runner_id: string | null;
+  lease_expires_at: Date | null;
+  cancel_requested: boolean;
+  created_at: Date;
+  claimed_at: Date | null;
+  finished_at: Date | null;
+  error: string | null;
+  result: unknown;
+}
+
+export interface RunnerRow {
+  id: string;
+  name: string;
+  host: string;
+  types: string[];
+  capacity: number;
+  status: string;
+  registered_at: Date;
+  last_heartbeat_at: Date;
+}
+
+export interface DeadLetterRow {
+  id: number;
+  job_id: number;
+  execution_id: number;
+  job_type: string;
+  attempts: number;
+  error: string | null;
+  created_at: Date;
+  requeued_at: Date | null;
+  requeue_execution_id: number | null;
+}

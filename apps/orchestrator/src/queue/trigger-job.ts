@@ -1,0 +1,39 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { ExecutionRow } from './rows.js';
+
+export type TriggerResult =
+  | { kind: 'not_found' }
+  | { kind: 'refused'; status: string }
+  | { kind: 'triggered'; execution: ExecutionRow; newOccurrence: boolean };
+
+/**
+ * Runs a job now. A job waiting for its (first or retry) attempt has that attempt moved to now, so triggering
+ * never makes a one-shot job run twice; a finished job (SUCCEEDED or FAILED) gets a new occurrence, attempt 1,
+ * and is SCHEDULED again. A RUNNING or CANCELLED job is refused.
+ */
+export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult> {
+  const { rows } = await sql<{ status: string; type: string; priority: number }>`
+    SELECT status, type, priority FROM jobs WHERE id = ${jobId} FOR UPDATE
+  `.execute(trx);
+  const job = rows[0];
+  if (!job) return { kind: 'not_found' };
+  if (job.status === 'RUNNING' || job.status === 'CANCELLED' || job.status === 'PAUSED') {
+    return { kind: 'refused', status: job.status };
+  }
+  const moved = await sql<ExecutionRow>`
+    UPDATE executions SET scheduled_for = least(scheduled_for, now()), ready = true
+    WHERE job_id = ${jobId} AND status = 'PENDING'
+    RETURNING *
+  `.execute(trx);
+  if (moved.rows[0]) return { kind: 'triggered', execution: moved.rows[0], newOccurrence: false };
+  const inserted = await sql<ExecutionRow>`
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
+    VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now())
+    RETURNING *
+  `.execute(trx);
+  await sql`
+    UPDATE jobs SET status = 'SCHEDULED', updated_at = now(), finished_at = NULL WHERE id = ${jobId}
+  `.execute(trx);
+  return { kind: 'triggered', execution: inserted.rows[0]!, newOccurrence: true };
+}

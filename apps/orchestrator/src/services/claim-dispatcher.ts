@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import { type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
+import { releaseExecutions } from '../queue/release-executions.js';
+import type { ReadySignal } from './ready-signal.js';
+
+export interface ClaimRequest {
+  runnerId: string;
+  types: readonly string[];
+  max: number;
+  waitMs: number;
+  /** Aborted when the runner's HTTP request goes away: stop waiting so nothing is claimed for nobody. */
+  signal: AbortSignal;
+}
+
+interface Waiter {
+  req: ClaimRequest;
+  deadline: number;
+  resolve: (rows: ClaimedRow[]) => void;
+  timer?: NodeJS.Timeout;
+  onAbort: () => void;
+}
+
+/**
+ * Long-poll claims. A request first claims directly; with nothing due it waits (up to `waitMs`) and is served
+ * when the ReadySignal wakes this replica. Waiters are served one claim at a time in arrival order; after a
+ * claim comes back short, waiters whose types were all just exhausted are skipped for that round, so a wake-up
+ * with 50 idle runners and one job costs one or two queries, not fifty.
+ */
+export class ClaimDispatcher {
+  private waiters: Waiter[] = [];
+  private running = false;
+  private again = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly db: Db,
+    signal: ReadySignal,
+    private readonly leaseMs: number,
+    private readonly log: Logger,
+  ) {
+    this.unsubscribe = signal.onWake(() => this.serve());
+  }
+
+  async claim(req: ClaimRequest): Promise<ClaimedRow[]> {
+    const rows = await this.claimFor(req);
+    if (rows.length > 0 || req.waitMs <= 0 || req.signal.aborted) return rows;
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        req,
+        deadline: Date.now() + req.waitMs,
+        resolve,
+        onAbort: () => this.finish(waiter, []),
+      };
+      req.signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.park(waiter);
+    });
+  }
+
+  /** Answers every waiter with nothing (204): used when the orchestrator shuts down. */
+  close(): void {
+    this.unsubscribe();
+    for (const w of [...this.waiters]) this.finish(w, []);
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  private async claimFor(req: ClaimRequest): Promise<ClaimedRow[]> {
+    const rows = await claimExecutions(this.db, req.runnerId, req.types, req.max, this.leaseMs);
+    if (rows.length > 0 && req.signal.aborted) {
+      await releaseExecutions(
+        this.db,
+        req.runnerId,
+        rows.map((r) => r.id),
+      );
+      return [];
+    }
+    return rows;
+  }
+
+  private park(w: Waiter): void {
+    w.timer = setTimeout(() => this.finish(w, []), Math.max(0, w.deadline - Date.now()));
+    this.waiters.push(w);
+  }
+
+  private unpark(w: Waiter): boolean {
+    const i = this.waiters.indexOf(w);
+    if (i < 0) return false;
+    this.waiters.splice(i, 1);
+    clearTimeout(w.timer);
+    return true;
+  }
+
+  private finish(w: Waiter, rows: ClaimedRow[]): void {
+    this.unpark(w);
+    w.req.signal.removeEventListener('abort', w.onAbort);
+    w.resolve(rows);
+  }
+
+  private serve(): void {
+    if (this.waiters.length === 0) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.round()
+      .catch((err) => this.log.warn({ err }, 'claim round failed; waiters retry on the next wake-up'))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.serve();
+        }
+      });
+  }
+
+  private async round(): Promise<void> {
+    const exhausted = new Set<string>();
+    for (const w of [...this.waiters]) {
+      if (w.req.types.every((t) => exhausted.has(t))) continue;
+      // Out of the queue while its claim runs, so its timeout or abort cannot answer it a second time.
+      if (!this.unpark(w)) continue;
+      let rows: ClaimedRow[] = [];
+      try {
+        rows = await this.claimFor(w.req);
+      } finally {
+        if (rows.length > 0 || w.req.signal.aborted || Date.now() >= w.deadline) this.finish(w, rows);
+        else this.park(w);
+      }
+      if (rows.length < w.req.max) for (const t of w.req.types) exhausted.add(t);
+    }
+  }
+}

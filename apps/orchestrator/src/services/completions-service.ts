@@ -1,0 +1,61 @@
+import type { CompletionVerdict, ExecutionStatus, Outcome } from '@hourglass/contracts';
+import type { Db } from '../db/database.js';
+import { type CompletionInput, completeExecutions, readPriorOutcomes } from '../queue/complete-executions.js';
+import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { ReadySignal } from './ready-signal.js';
+
+export interface CompletionResult {
+  executionId: number;
+  verdict: CompletionVerdict;
+  status: ExecutionStatus | null;
+}
+
+/** Records runner reports: fenced, idempotent and set-based (one transaction per batch, whatever its size). */
+export class CompletionsService {
+  constructor(
+    private readonly db: Db,
+    private readonly signal: ReadySignal,
+  ) {}
+
+  async complete(runnerId: string, reports: { executionId: number; outcome: Outcome }[]): Promise<CompletionResult[]> {
+    // A batch naming one execution twice keeps the first report; the second is judged against it below.
+    const inputs = new Map<number, CompletionInput>();
+    for (const r of reports) {
+      if (inputs.has(r.executionId)) continue;
+      inputs.set(r.executionId, {
+        id: r.executionId,
+        status: r.outcome.status,
+        error: r.outcome.status === 'SUCCEEDED' ? null : (r.outcome.error ?? null),
+        result: r.outcome.status === 'SUCCEEDED' ? r.outcome.result : null,
+      });
+    }
+    const { recorded, prior, retries } = await this.db.transaction().execute(async (trx) => {
+      const recorded = await completeExecutions(trx, runnerId, [...inputs.values()]);
+      const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
+      const retries = await retryOrDeadLetter(trx, failed);
+      const recordedIds = new Set(recorded.map((r) => r.id));
+      const prior = await readPriorOutcomes(
+        trx,
+        [...inputs.keys()].filter((id) => !recordedIds.has(id)),
+      );
+      return { recorded, prior, retries };
+    });
+    this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+
+    const recordedIds = new Map(recorded.map((r) => [r.id, r.status]));
+    const priorById = new Map(prior.map((p) => [p.id, p]));
+    const answered = new Set<number>();
+    return reports.map(({ executionId, outcome }) => {
+      const firstReport = !answered.has(executionId);
+      answered.add(executionId);
+      const status = recordedIds.get(executionId);
+      if (status && firstReport) return { executionId, verdict: 'recorded', status: status as ExecutionStatus };
+      const p = priorById.get(executionId);
+      const current = (status ?? p?.status ?? null) as ExecutionStatus | null;
+      // The holder repeating the report it already made (a retried HTTP call) gets the same answer.
+      const holder = status ? true : p?.runner_id === runnerId;
+      const verdict: CompletionVerdict = holder && current === outcome.status ? 'duplicate' : 'conflict';
+      return { executionId, verdict, status: current };
+    });
+  }
+}

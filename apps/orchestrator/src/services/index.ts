@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import { findExecution, listActiveExecutions } from '../queue/read-executions.js';
+import { ClaimDispatcher } from './claim-dispatcher.js';
+import { CompletionsService } from './completions-service.js';
+import type { DbClock } from './db-clock.js';
+import { DeadLettersService } from './dead-letters-service.js';
+import { JobsService } from './jobs-service.js';
+import type { ReadySignal } from './ready-signal.js';
+import { RunnersService, type RunnerTimings } from './runners-service.js';
+
+export function createServices(db: Db, signal: ReadySignal, clock: DbClock, timings: RunnerTimings, log: Logger) {
+  const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
+  return {
+    db,
+    claims,
+    jobs: new JobsService(db, signal, clock),
+    runners: new RunnersService(db, claims, signal, timings),
+    completions: new CompletionsService(db, signal),
+    deadLetters: new DeadLettersService(db, signal),
+    executions: {
+      get: (id: number) => findExecution(db, id),
+      active: (limit: number) => listActiveExecutions(db, limit),
+    },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,134 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import { decodeDueTimes, notifyReady } from '../queue/notify-ready.js';
+import { upcomingReadyTimes } from '../queue/promote-due-executions.js';
+import { READY_CHANNEL } from '../queue/timing.js';
+import type { DbClock } from './db-clock.js';
+
+/**
+ * Wakes this replica's waiting claimers when executions become claimable, wherever that happened:
+ * - work created or retried here: `announce` wakes local waiters at once (no round trip) and NOTIFYs the rest;
+ * - work made claimable by another replica: its NOTIFY arrives on our LISTEN connection;
+ * - work that becomes due later: every notification carries due times, and a timer fires at each;
+ * - anything missed (a LISTEN reconnect, a payload cut short): a periodic safety-net wake-up.
+ */
+export class ReadySignal {
+  private listeners = new Set<() => void>();
+  private timers = new Map<number, NodeJS.Timeout>();
+  private client: pg.Client | undefined;
+  private pendingNotify: number[] = [];
+  private notifying = false;
+  private safetyNet: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly connectionString: string,
+    private readonly clock: DbClock,
+    private readonly log: Logger,
+    private readonly safetyNetMs = 1_000,
+  ) {}
+
+  onWake(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    this.safetyNet = setInterval(() => this.wake(), this.safetyNetMs);
+    this.safetyNet.unref();
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.safetyNet);
+    clearTimeout(this.reconnectTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await this.client?.end().catch(() => {});
+  }
+
+  /** Executions became claimable at these due times (epoch ms, database clock). */
+  announce(dueTimesMs: number[]): void {
+    if (dueTimesMs.length === 0) return;
+    this.schedule(dueTimesMs);
+    this.pendingNotify.push(...dueTimesMs);
+    void this.flushNotify();
+  }
+
+  /** One NOTIFY in flight at a time; times announced meanwhile ride in the next one. */
+  private async flushNotify(): Promise<void> {
+    if (this.notifying || this.pendingNotify.length === 0) return;
+    this.notifying = true;
+    const times = this.pendingNotify;
+    this.pendingNotify = [];
+    try {
+      await notifyReady(this.db, times);
+    } catch (err) {
+      this.log.warn({ err }, 'NOTIFY failed; other replicas will catch up on their safety-net wake-up');
+    } finally {
+      this.notifying = false;
+      if (this.pendingNotify.length > 0) void this.flushNotify();
+    }
+  }
+
+  private schedule(dueTimesMs: number[]): void {
+    const now = this.clock.now();
+    let wakeNow = false;
+    for (const t of dueTimesMs) {
+      if (t <= now + 1) {
+        wakeNow = true;
+        continue;
+      }
+      if (this.timers.has(t)) continue;
+      const timer = setTimeout(() => {
+        this.timers.delete(t);
+        this.wake();
+      }, t - now);
+      this.timers.set(t, timer);
+    }
+    if (wakeNow) this.wake();
+  }
+
+  private wake(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'hourglass-listen' });
+    client.on('notification', (msg) => {
+      if (msg.channel === READY_CHANNEL) this.schedule(decodeDueTimes(msg.payload));
+    });
+    client.on('error', (err) => {
+      this.log.warn({ err }, 'LISTEN connection lost; reconnecting');
+      this.retryConnect(client);
+    });
+    client.on('end', () => this.retryConnect(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${READY_CHANNEL}`);
+      this.client = client;
+      // Whatever became ready while we were not listening: wake now, and at the due times of the rest.
+      this.schedule((await upcomingReadyTimes(this.db)).map((d) => d.getTime()));
+      this.wake();
+    } catch (err) {
+      this.log.warn({ err }, 'cannot LISTEN yet; retrying');
+      this.retryConnect(client);
+    }
+  }
+
+  private retryConnect(client: pg.Client): void {
+    if (this.stopped || this.reconnectTimer || (this.client && this.client !== client)) return;
+    this.client = undefined;
+    client.removeAllListeners('end');
+    void client.end().catch(() => {});
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, 1_000);
+  }
+}

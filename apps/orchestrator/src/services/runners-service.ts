@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { RegisterRunnerBody } from '@hourglass/contracts';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../http/errors.js';
+import { deregisterRunner } from '../queue/deregister-runner.js';
+import { drainRunner } from '../queue/drain-runner.js';
+import { heartbeatRunner } from '../queue/heartbeat-runner.js';
+import { findRunner, listRunners } from '../queue/read-runners.js';
+import { registerRunner } from '../queue/register-runner.js';
+import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { ClaimDispatcher } from './claim-dispatcher.js';
+import type { ReadySignal } from './ready-signal.js';
+
+export interface RunnerTimings {
+  leaseMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitSeconds: number;
+}
+
+export class RunnersService {
+  constructor(
+    private readonly db: Db,
+    private readonly claims: ClaimDispatcher,
+    private readonly signal: ReadySignal,
+    private readonly timings: RunnerTimings,
+  ) {}
+
+  async register(body: RegisterRunnerBody) {
+    const row = await registerRunner(this.db, { ...body, id: body.id ?? randomUUID() });
+    return {
+      id: row.id,
+      heartbeatIntervalMs: this.timings.heartbeatIntervalMs,
+      leaseMs: this.timings.leaseMs,
+      maxWaitSeconds: this.timings.maxWaitSeconds,
+    };
+  }
+
+  async heartbeat(id: string, running: number[]) {
+    const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs);
+    if (!hb.found) throw notFound('runner', id);
+    return { cancel: hb.cancel, drain: hb.status === 'DRAINING', leaseExpiresAt: hb.leaseExpiresAt.toISOString() };
+  }
+
+  /** Long-poll claim. A draining or offline runner gets nothing (it should finish up and deregister). */
+  async nextJobs(id: string, max: number, waitSeconds: number, signal: AbortSignal) {
+    const runner = await findRunner(this.db, id);
+    if (!runner) throw notFound('runner', id);
+    if (runner.status !== 'ONLINE') return [];
+    return this.claims.claim({
+      runnerId: id,
+      types: runner.types,
+      max: Math.min(max, runner.capacity),
+      waitMs: Math.min(waitSeconds, this.timings.maxWaitSeconds) * 1000,
+      signal,
+    });
+  }
+
+  async deregister(id: string) {
+    const result = await this.db.transaction().execute(async (trx) => {
+      const abandoned = await deregisterRunner(trx, id);
+      return abandoned && { abandoned, retries: await retryOrDeadLetter(trx, abandoned) };
+    });
+    if (!result) throw notFound('runner', id);
+    this.signal.announce(result.retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+    return { abandoned: result.abandoned };
+  }
+
+  async drain(id: string) {
+    if (!(await drainRunner(this.db, id))) {
+      if (await findRunner(this.db, id)) throw new AppError(409, 'RUNNER_OFFLINE', `runner ${id} is offline`);
+      throw notFound('runner', id);
+    }
+  }
+
+  list(includeOffline: boolean) {
+    return listRunners(this.db, includeOffline);
+  }
+}

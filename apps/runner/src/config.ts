@@ -1,0 +1,38 @@
+import { hostname } from 'node:os';
+import { knownTypes } from '@hourglass/handlers';
+import { LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
+import { z } from 'zod';
+
+export const RunnerEnv = z.object({
+  ORCHESTRATOR_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8080'),
+  /** Executions run at once. */
+  RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
+  RUNNER_NAME: z.string().min(1).max(200).default(`${hostname()}-${process.pid}`),
+  /** Comma-separated job types to run; all known types by default. */
+  RUNNER_TYPES: z
+    .string()
+    .default(knownTypes.join(','))
+    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(z.enum(knownTypes as [string, ...string[]], { error: `unknown type; known: ${knownTypes.join(', ')}` }))
+        .min(1),
+    ),
+  /** Handler time limit when the job sets none. */
+  HANDLER_TIMEOUT_MS: PositiveInt(300_000),
+  /** On SIGTERM/SIGINT: how long in-flight executions may take to finish before they are aborted. */
+  SHUTDOWN_GRACE_MS: PositiveInt(30_000),
+  /** Longest long-poll for work (the orchestrator may cap it). */
+  POLL_WAIT_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
+  /** Reports are batched: sent when this many are waiting, or after REPORT_FLUSH_MS. */
+  REPORT_BATCH_SIZE: PositiveInt(200),
+  REPORT_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(5),
+  LOG_LEVEL: LogLevel,
+  LOG_FORMAT: LogFormat,
+});
+
+export type RunnerConfig = z.output<typeof RunnerEnv>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+  return parseEnv(RunnerEnv, env, 'runner');
+}

@@ -1,0 +1,87 @@
+import type {
+  CompleteBatchBody,
+  CompleteBatchReply,
+  HeartbeatReply,
+  NextJobReply,
+  RegisterRunnerBody,
+  RegisterRunnerReply,
+} from '@hourglass/contracts';
+import { Pool } from 'undici';
+
+/** An answer the runner did not expect; `status` lets callers tell "runner unknown" (404) from the rest. */
+export class OrchestratorError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The orchestrator's runner-facing API over one keep-alive connection pool (undici). The request and answer
+ * types come from @hourglass/contracts, the package the orchestrator validates with.
+ */
+export class OrchestratorClient {
+  private readonly pool: Pool;
+
+  constructor(baseUrl: string) {
+    // A long-poll holds a connection for up to a minute; heartbeats and reports need their own.
+    this.pool = new Pool(baseUrl, { connections: 8, headersTimeout: 90_000, bodyTimeout: 90_000 });
+  }
+
+  register(body: RegisterRunnerBody) {
+    return this.call<RegisterRunnerReply>('POST', '/runners/register', body);
+  }
+
+  heartbeat(runnerId: string, running: number[]) {
+    return this.call<HeartbeatReply>('POST', `/runners/${runnerId}/heartbeat`, { running });
+  }
+
+  /** Long-poll: resolves with claimed executions, or [] after `waitSeconds` with nothing due. */
+  async nextJobs(runnerId: string, max: number, waitSeconds: number, signal?: AbortSignal) {
+    const reply = await this.call<NextJobReply | undefined>(
+      'POST',
+      `/runners/${runnerId}/next-job?max=${max}&wait=${waitSeconds}`,
+      undefined,
+      signal,
+    );
+    return reply?.executions ?? [];
+  }
+
+  complete(body: CompleteBatchBody) {
+    return this.call<CompleteBatchReply>('POST', '/executions/complete', body);
+  }
+
+  deregister(runnerId: string) {
+    return this.call<unknown>('DELETE', `/runners/${runnerId}`);
+  }
+
+  close() {
+    return this.pool.close();
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal) {
+    const res = await this.pool.request({
+      method,
+      path,
+      signal,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return undefined as T;
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 300) {
+      let detail = text;
+      try {
+        detail = JSON.parse(text).detail ?? text;
+      } catch {}
+      throw new OrchestratorError(res.statusCode, `${method} ${path}: ${res.statusCode} ${detail}`);
+    }
+    return JSON.parse(text) as T;
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/** Job, execution, timer and dead-letter ids: positive integers, sent as JSON numbers. */
+export const Id = z.number().int().positive();
+
+/** A path parameter holding an id: digits only, so `/jobs/abc` and `/jobs/1e3` are a 400, not a lookup. */
+export const IdParams = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
+});
+
+export const RunnerIdParams = z.strictObject({ id: z.uuid() });
+
+/** ISO-8601 UTC timestamp as the API prints it. */
+export const Timestamp = z.iso.datetime();
+
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** Opaque cursor from a previous page's `nextCursor` (the last id seen; lists go newest first). */
+  cursor: z.coerce.number().int().positive().optional(),
+};
+
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });

@@ -1,0 +1,6 @@
+export * from './common.js';
+export * from './dead-letters.js';
+export * from './executions.js';
+export * from './jobs.js';
+export * from './problem.js';
+export * from './runners.js';
