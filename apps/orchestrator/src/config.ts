@@ -19,7 +19,10 @@ export const OrchestratorEnv = z
     REAPER_INTERVAL_MS: PositiveInt(1_000),
     DB_POOL_SIZE: PositiveInt(20),
     /** Apply pending migrations at start (on by default; several replicas starting at once is safe). */
-    MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    MIGRATE_ON_START: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
   })
   .refine((e) => e.HEARTBEAT_INTERVAL_MS * 2 <= e.LEASE_MS, {
     message: 'must be at most half of LEASE_MS, so one lost heartbeat does not cost a lease',

@@ -15,7 +15,10 @@ import { ReadySignal } from './services/ready-signal.js';
  * and the LISTEN connection. Every loop is safe to run in every replica at once.
  */
 export async function createOrchestrator(config: OrchestratorConfig, log: Logger) {
-  const database = createDatabase(config.DATABASE_URL, { max: config.DB_POOL_SIZE, applicationName: 'hourglass-orchestrator' });
+  const database = createDatabase(config.DATABASE_URL, {
+    max: config.DB_POOL_SIZE,
+    applicationName: 'hourglass-orchestrator',
+  });
   const { db } = database;
   const clock = new DbClock(db);
   const signal = new ReadySignal(db, config.DATABASE_URL, clock, log);

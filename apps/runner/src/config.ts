@@ -4,7 +4,9 @@ import { LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
 export const RunnerEnv = z.object({
-  ORCHESTRATOR_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8080'),
+  ORCHESTRATOR_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('http://127.0.0.1:8080'),
   /** Executions run at once. */
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   RUNNER_NAME: z.string().min(1).max(200).default(`${hostname()}-${process.pid}`),
@@ -12,10 +14,19 @@ export const RunnerEnv = z.object({
   RUNNER_TYPES: z
     .string()
     .default(knownTypes.join(','))
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z
-        .array(z.enum(knownTypes as [string, ...string[]], { error: `unknown type; known: ${knownTypes.join(', ')}` }))
+        .array(
+          z.enum(knownTypes as [string, ...string[]], {
+            error: `unknown type; known: ${knownTypes.join(', ')}`,
+          }),
+        )
         .min(1),
     ),
   /** Handler time limit when the job sets none. */

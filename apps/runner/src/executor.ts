@@ -29,9 +29,11 @@ export function execute(execution: ClaimedExecution, defaultTimeoutMs: number): 
   const timeoutMs = execution.timeoutMs ?? defaultTimeoutMs;
   const timer = setTimeout(() => abort('timeout'), timeoutMs);
 
+  const startedAt = new Date().toISOString();
   const work = (async (): Promise<Outcome> => {
     const handler = registry.get(execution.type);
-    if (!handler) return { status: 'FAILED', error: `this runner has no handler for type '${execution.type}'` };
+    if (!handler)
+      return { status: 'FAILED', error: `this runner has no handler for type '${execution.type}'` };
     const payload = handler.payload.parse(execution.payload);
     const result = await handler.run(payload, {
       executionId: execution.id,
@@ -50,10 +52,15 @@ export function execute(execution: ClaimedExecution, defaultTimeoutMs: number): 
           ? { status: 'CANCELLED', error: 'cancelled on request' }
           : {
               status: 'FAILED',
-              error: reason === 'timeout' ? `handler timed out after ${timeoutMs} ms` : 'runner shut down before the handler finished',
+              error:
+                reason === 'timeout'
+                  ? `handler timed out after ${timeoutMs} ms`
+                  : 'runner shut down before the handler finished',
             },
     ),
-  ]).finally(() => clearTimeout(timer));
+  ])
+    .then((outcome): Outcome => ({ ...outcome, startedAt }))
+    .finally(() => clearTimeout(timer));
 
   return { execution, controller, abort, done };
 }

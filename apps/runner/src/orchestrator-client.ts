@@ -61,7 +61,12 @@ export class OrchestratorClient {
     return this.pool.close();
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal) {
+  private async call<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ) {
     const res = await this.pool.request({
       method,
       path,

@@ -52,7 +52,8 @@ export class Reporter {
         this.timer = undefined;
         this.inFlight = this.send().finally(() => {
           this.inFlight = undefined;
-          if (this.queue.size > 0) this.kick(this.retryDelayMs || (this.queue.size >= this.batchSize ? 0 : this.flushMs));
+          if (this.queue.size > 0)
+            this.kick(this.retryDelayMs || (this.queue.size >= this.batchSize ? 0 : this.flushMs));
           else for (const w of this.idleWaiters.splice(0)) w();
         });
       },
@@ -71,7 +72,10 @@ export class Reporter {
       this.retryDelayMs = 0;
       for (const r of reply.results) {
         if (r.verdict === 'conflict') {
-          this.log.warn({ executionId: r.executionId, status: r.status }, 'report refused: execution no longer ours');
+          this.log.warn(
+            { executionId: r.executionId, status: r.status },
+            'report refused: execution no longer ours',
+          );
         }
       }
     } catch (err) {

@@ -34,7 +34,13 @@ export class Runner {
     private readonly log: Logger,
   ) {
     this.client = new OrchestratorClient(config.ORCHESTRATOR_URL);
-    this.reporter = new Reporter(this.client, () => this.id, config.REPORT_BATCH_SIZE, config.REPORT_FLUSH_MS, log);
+    this.reporter = new Reporter(
+      this.client,
+      () => this.id,
+      config.REPORT_BATCH_SIZE,
+      config.REPORT_FLUSH_MS,
+      log,
+    );
     this.drainRequested = new Promise((r) => {
       this.onDrain = r;
     });
@@ -76,7 +82,10 @@ export class Runner {
         return;
       } catch (err) {
         if (this.stopping) throw err;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'orchestrator not answering; retrying');
+        this.log.warn(
+          { err: (err as Error).message, retryInMs: delay },
+          'orchestrator not answering; retrying',
+        );
         await sleep(delay);
         delay = Math.min(delay * 2, 5_000);
       }
@@ -84,7 +93,10 @@ export class Runner {
   }
 
   private scheduleHeartbeat(): void {
-    this.heartbeatTimer = setTimeout(() => void this.heartbeat().finally(() => this.scheduleHeartbeat()), this.heartbeatMs);
+    this.heartbeatTimer = setTimeout(
+      () => void this.heartbeat().finally(() => this.scheduleHeartbeat()),
+      this.heartbeatMs,
+    );
   }
 
   private async heartbeat(): Promise<void> {
@@ -123,7 +135,12 @@ export class Runner {
         continue;
       }
       try {
-        const executions = await this.client.nextJobs(this.id, free, this.config.POLL_WAIT_SECONDS, this.pollAbort.signal);
+        const executions = await this.client.nextJobs(
+          this.id,
+          free,
+          this.config.POLL_WAIT_SECONDS,
+          this.pollAbort.signal,
+        );
         errorDelay = 250;
         for (const e of executions) this.start1(e);
       } catch (err) {
@@ -142,13 +159,22 @@ export class Runner {
   private start1(e: Parameters<typeof execute>[0]): void {
     const r = execute(e, this.config.HANDLER_TIMEOUT_MS);
     this.running.set(e.id, r);
-    this.log.debug({ executionId: e.id, jobId: e.jobId, type: e.type, attempt: e.attempt }, 'execution started');
+    this.log.debug(
+      { executionId: e.id, jobId: e.jobId, type: e.type, attempt: e.attempt },
+      'execution started',
+    );
     void r.done.then((outcome) => {
       this.running.delete(e.id);
       this.reporter.report(e.id, outcome);
       if (outcome.status !== 'SUCCEEDED') {
         this.log.info(
-          { executionId: e.id, jobId: e.jobId, attempt: e.attempt, status: outcome.status, error: outcome.error },
+          {
+            executionId: e.id,
+            jobId: e.jobId,
+            attempt: e.attempt,
+            status: outcome.status,
+            error: outcome.error,
+          },
           'execution did not succeed',
         );
       }
@@ -164,7 +190,10 @@ export class Runner {
     this.slotFreed?.();
     await Promise.allSettled(this.loops);
     const inFlight = [...this.running.values()];
-    this.log.info({ inFlight: inFlight.length, graceMs: this.config.SHUTDOWN_GRACE_MS }, 'stopping: finishing in-flight work');
+    this.log.info(
+      { inFlight: inFlight.length, graceMs: this.config.SHUTDOWN_GRACE_MS },
+      'stopping: finishing in-flight work',
+    );
     const grace = sleep(this.config.SHUTDOWN_GRACE_MS).then(() => 'grace-over' as const);
     const all = Promise.allSettled(inFlight.map((r) => r.done)).then(() => 'done' as const);
     if ((await Promise.race([all, grace])) === 'grace-over') {
@@ -179,7 +208,10 @@ export class Runner {
     try {
       await this.client.deregister(this.id);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'deregister failed; the orchestrator will mark us OFFLINE');
+      this.log.warn(
+        { err: (err as Error).message },
+        'deregister failed; the orchestrator will mark us OFFLINE',
+      );
     }
     await this.client.close();
     this.log.info({ runnerId: this.id }, 'stopped');

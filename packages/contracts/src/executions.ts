@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { Id, Page, PageQuery, Timestamp } from './common.js';
 
-export const ExecutionStatus = z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
+export const ExecutionStatus = z.enum([
+  'PENDING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELLED',
+]);
 export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
 
 export const Execution = z.object({
@@ -13,6 +20,7 @@ export const Execution = z.object({
   scheduledFor: Timestamp,
   createdAt: Timestamp,
   claimedAt: Timestamp.nullable(),
+  startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),
   runnerId: z.uuid().nullable(),
   leaseExpiresAt: Timestamp.nullable(),
@@ -29,10 +37,12 @@ export const ExecutionList = Page(Execution);
 export const ExecutionListQuery = z.strictObject({ ...PageQuery });
 
 /** What a runner reports for one execution. */
+/** When the handler started, by the runner's clock: gives claim-to-start latency. */
+const startedAt = Timestamp.optional();
 export const Outcome = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('SUCCEEDED'), result: z.unknown().optional() }),
-  z.strictObject({ status: z.literal('FAILED'), error: z.string().min(1).max(10_000) }),
-  z.strictObject({ status: z.literal('CANCELLED'), error: z.string().max(10_000).optional() }),
+  z.strictObject({ status: z.literal('SUCCEEDED'), result: z.unknown().optional(), startedAt }),
+  z.strictObject({ status: z.literal('FAILED'), error: z.string().min(1).max(10_000), startedAt }),
+  z.strictObject({ status: z.literal('CANCELLED'), error: z.string().max(10_000).optional(), startedAt }),
 ]);
 export type Outcome = z.infer<typeof Outcome>;
 
@@ -60,6 +70,8 @@ export const CompletionVerdict = z.enum(['recorded', 'duplicate', 'conflict']);
 export type CompletionVerdict = z.infer<typeof CompletionVerdict>;
 
 export const CompleteBatchReply = z.object({
-  results: z.array(z.object({ executionId: Id, verdict: CompletionVerdict, status: ExecutionStatus.nullable() })),
+  results: z.array(
+    z.object({ executionId: Id, verdict: CompletionVerdict, status: ExecutionStatus.nullable() }),
+  ),
 });
 export type CompleteBatchReply = z.infer<typeof CompleteBatchReply>;

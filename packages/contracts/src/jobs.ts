@@ -10,7 +10,12 @@ export const DEFAULT_BACKOFF = { initialDelayMs: 5_000, factor: 2, maxDelayMs: 3
 export const Backoff = z.strictObject({
   initialDelayMs: z.number().int().min(0).max(86_400_000).default(DEFAULT_BACKOFF.initialDelayMs),
   factor: z.number().min(1).max(10).default(DEFAULT_BACKOFF.factor),
-  maxDelayMs: z.number().int().min(0).max(7 * 86_400_000).default(DEFAULT_BACKOFF.maxDelayMs),
+  maxDelayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400_000)
+    .default(DEFAULT_BACKOFF.maxDelayMs),
   /** Spread each delay uniformly over [delay/2, delay] so a burst of failures does not retry in lockstep. */
   jitter: z.boolean().default(DEFAULT_BACKOFF.jitter),
 });
@@ -31,7 +36,12 @@ export const CreateJobBody = z
     backoff: Backoff.optional(),
     timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
     runAt: Timestamp.optional(),
-    delayMs: z.number().int().min(0).max(366 * 86_400_000).optional(),
+    delayMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 86_400_000)
+      .optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
   })
   .refine((b) => !(b.runAt !== undefined && b.delayMs !== undefined), {

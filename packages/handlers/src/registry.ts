@@ -15,7 +15,11 @@ export type PayloadCheck = { ok: true; payload: unknown } | { ok: false; field: 
 export function checkPayload(type: string, payload: unknown): PayloadCheck {
   const handler = registry.get(type);
   if (!handler) {
-    return { ok: false, field: 'type', message: `unknown job type '${type}'; known types: ${knownTypes.join(', ')}` };
+    return {
+      ok: false,
+      field: 'type',
+      message: `unknown job type '${type}'; known types: ${knownTypes.join(', ')}`,
+    };
   }
   const parsed = handler.payload.safeParse(payload);
   if (parsed.success) return { ok: true, payload: parsed.data ?? null };

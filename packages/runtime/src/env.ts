@@ -4,7 +4,11 @@ import { z } from 'zod';
  * Reads configuration from environment variables through a zod schema. A bad or missing value stops the
  * process with a message naming the variable, before anything starts.
  */
-export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, processName: string): z.output<S> {
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv,
+  processName: string,
+): z.output<S> {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(cleaned);
@@ -15,7 +19,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv,
 
 export class ConfigError extends Error {}
 
-export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const LogLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
 
 /** `json` for machines, `pretty` for people; the default follows whether stdout is a terminal. */
 export const LogFormat = z.enum(['json', 'pretty']).optional();

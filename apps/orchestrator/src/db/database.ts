@@ -18,7 +18,10 @@ export interface DatabaseHandle {
   destroy(): Promise<void>;
 }
 
-export function createDatabase(connectionString: string, opts: { max?: number; applicationName?: string } = {}) {
+export function createDatabase(
+  connectionString: string,
+  opts: { max?: number; applicationName?: string } = {},
+) {
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,

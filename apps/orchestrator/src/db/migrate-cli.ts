@@ -2,7 +2,9 @@ import { migrate } from './migrate.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
-  console.error('DATABASE_URL is not set: give the PostgreSQL server to migrate, e.g. postgres://user@host:5432/db');
+  console.error(
+    'DATABASE_URL is not set: give the PostgreSQL server to migrate, e.g. postgres://user@host:5432/db',
+  );
   process.exit(2);
 }
 const applied = await migrate(url);

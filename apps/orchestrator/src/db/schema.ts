@@ -38,6 +38,7 @@ export interface ExecutionsTable {
   cancel_requested: Generated<boolean>;
   created_at: DefaultedTimestamp;
   claimed_at: Timestamp | null;
+  started_at: Timestamp | null;
   finished_at: Timestamp | null;
   error: string | null;
   result: Json | null;

@@ -50,13 +50,16 @@ function problem(status: number, code: string, detail: string, errors?: FieldErr
 }
 
 /** Turns zod issues of a request part (body, querystring, params, headers) into named fields. */
-function fieldErrors(err: Parameters<typeof hasZodFastifySchemaValidationErrors>[0] & object, context: string) {
+function fieldErrors(
+  err: Parameters<typeof hasZodFastifySchemaValidationErrors>[0] & object,
+  context: string,
+) {
   if (!hasZodFastifySchemaValidationErrors(err)) return [];
   return err.validation.map((v) => {
     const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const keys = (v.params as { keys?: string[] }).keys;
     const field = v.keyword === 'unrecognized_keys' && keys ? keys.join(', ') : path || context;
-    const message = v.keyword === 'unrecognized_keys' ? 'unknown field' : v.message ?? 'invalid';
+    const message = v.keyword === 'unrecognized_keys' ? 'unknown field' : (v.message ?? 'invalid');
     return { field, message };
   });
 }

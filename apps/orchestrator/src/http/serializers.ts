@@ -52,6 +52,7 @@ export function toExecution(row: ExecutionRow): Execution {
     scheduledFor: iso(row.scheduled_for),
     createdAt: iso(row.created_at),
     claimedAt: isoOrNull(row.claimed_at),
+    startedAt: isoOrNull(row.started_at),
     finishedAt: isoOrNull(row.finished_at),
     runnerId: row.runner_id,
     leaseExpiresAt: isoOrNull(row.lease_expires_at),
@@ -63,7 +64,10 @@ export function toExecution(row: ExecutionRow): Execution {
 export function toActiveExecution(row: ActiveExecutionRow) {
   return {
     ...toExecution(row),
-    runner: row.runner_id && row.runner_name ? { id: row.runner_id, name: row.runner_name, host: row.runner_host ?? '' } : null,
+    runner:
+      row.runner_id && row.runner_name
+        ? { id: row.runner_id, name: row.runner_name, host: row.runner_host ?? '' }
+        : null,
   };
 }
 

@@ -12,7 +12,9 @@ export type CancelResult =
  * is CANCELLED). A finished job cannot be cancelled.
  */
 export async function cancelJob(trx: Db, jobId: number): Promise<CancelResult> {
-  const { rows } = await sql<{ status: string }>`SELECT status FROM jobs WHERE id = ${jobId} FOR UPDATE`.execute(trx);
+  const { rows } = await sql<{
+    status: string;
+  }>`SELECT status FROM jobs WHERE id = ${jobId} FOR UPDATE`.execute(trx);
   const job = rows[0];
   if (!job) return { kind: 'not_found' };
   if (job.status === 'SUCCEEDED' || job.status === 'FAILED') return { kind: 'finished', status: job.status };

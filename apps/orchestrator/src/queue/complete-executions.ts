@@ -6,6 +6,7 @@ export interface CompletionInput {
   status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   error: string | null;
   result: unknown;
+  started_at: string | null;
 }
 
 export interface RecordedRow {
@@ -29,11 +30,12 @@ export async function completeExecutions(
   const { rows } = await sql<RecordedRow>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-        AS x(id bigint, status text, error text, result jsonb)
+        AS x(id bigint, status text, error text, result jsonb, started_at timestamptz)
     ),
     recorded AS (
       UPDATE executions e
-      SET status = i.status, error = i.error, result = i.result, finished_at = now(), lease_expires_at = NULL
+      SET status = i.status, error = i.error, result = i.result, started_at = i.started_at,
+          finished_at = now(), lease_expires_at = NULL
       FROM input i
       WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status

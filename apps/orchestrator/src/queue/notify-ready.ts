@@ -17,7 +17,9 @@ const BUCKET_MS = 5;
 const MAX_PAYLOAD = 7_900; // PostgreSQL's limit is 8000 bytes
 
 export function encodeDueTimes(dueTimesMs: number[]): string {
-  const buckets = [...new Set(dueTimesMs.map((t) => Math.ceil(t / BUCKET_MS) * BUCKET_MS))].sort((a, b) => a - b);
+  const buckets = [...new Set(dueTimesMs.map((t) => Math.ceil(t / BUCKET_MS) * BUCKET_MS))].sort(
+    (a, b) => a - b,
+  );
   let out = '';
   for (const b of buckets) {
     const next = out ? `${out},${b}` : String(b);

@@ -9,7 +9,9 @@ export async function findJob(db: Db, id: number): Promise<JobRow | undefined> {
 
 export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<JobRow[]> {
   if (keys.length === 0) return [];
-  const { rows } = await sql<JobRow>`SELECT * FROM jobs WHERE idempotency_key = ANY(${keys}::text[])`.execute(db);
+  const { rows } = await sql<JobRow>`SELECT * FROM jobs WHERE idempotency_key = ANY(${keys}::text[])`.execute(
+    db,
+  );
   return rows;
 }
 

@@ -13,7 +13,13 @@ export type RequeueResult =
  * job SCHEDULED again. The dead letter is kept, marked requeued, as the record of what happened.
  */
 export async function requeueDeadLetter(trx: Db, deadLetterId: number): Promise<RequeueResult> {
-  const { rows } = await sql<{ job_id: number; requeued_at: Date | null; status: string; type: string; priority: number }>`
+  const { rows } = await sql<{
+    job_id: number;
+    requeued_at: Date | null;
+    status: string;
+    type: string;
+    priority: number;
+  }>`
     SELECT d.job_id, d.requeued_at, j.status, j.type, j.priority
     FROM dead_letters d JOIN jobs j ON j.id = d.job_id
     WHERE d.id = ${deadLetterId}

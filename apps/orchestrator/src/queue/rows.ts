@@ -33,6 +33,7 @@ export interface ExecutionRow {
   cancel_requested: boolean;
   created_at: Date;
   claimed_at: Date | null;
+  started_at: Date | null;
   finished_at: Date | null;
   error: string | null;
   result: unknown;

@@ -17,7 +17,10 @@ export class CompletionsService {
     private readonly signal: ReadySignal,
   ) {}
 
-  async complete(runnerId: string, reports: { executionId: number; outcome: Outcome }[]): Promise<CompletionResult[]> {
+  async complete(
+    runnerId: string,
+    reports: { executionId: number; outcome: Outcome }[],
+  ): Promise<CompletionResult[]> {
     // A batch naming one execution twice keeps the first report; the second is judged against it below.
     const inputs = new Map<number, CompletionInput>();
     for (const r of reports) {
@@ -27,6 +30,7 @@ export class CompletionsService {
         status: r.outcome.status,
         error: r.outcome.status === 'SUCCEEDED' ? null : (r.outcome.error ?? null),
         result: r.outcome.status === 'SUCCEEDED' ? r.outcome.result : null,
+        started_at: r.outcome.startedAt ?? null,
       });
     }
     const { recorded, prior, retries } = await this.db.transaction().execute(async (trx) => {
@@ -49,7 +53,8 @@ export class CompletionsService {
       const firstReport = !answered.has(executionId);
       answered.add(executionId);
       const status = recordedIds.get(executionId);
-      if (status && firstReport) return { executionId, verdict: 'recorded', status: status as ExecutionStatus };
+      if (status && firstReport)
+        return { executionId, verdict: 'recorded', status: status as ExecutionStatus };
       const p = priorById.get(executionId);
       const current = (status ?? p?.status ?? null) as ExecutionStatus | null;
       // The holder repeating the report it already made (a retried HTTP call) gets the same answer.

@@ -17,9 +17,9 @@ export class DbClock {
 
   async sync(): Promise<void> {
     const before = Date.now();
-    const { rows } = await sql<{ ms: number }>`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`.execute(
-      this.db,
-    );
+    const { rows } = await sql<{
+      ms: number;
+    }>`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`.execute(this.db);
     const after = Date.now();
     this.offsetMs = rows[0]!.ms - (before + after) / 2;
   }

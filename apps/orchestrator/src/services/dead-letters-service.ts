@@ -17,8 +17,10 @@ export class DeadLettersService {
   async requeue(id: number) {
     const result = await this.db.transaction().execute((trx) => requeueDeadLetter(trx, id));
     if (result.kind === 'not_found') throw notFound('dead letter', id);
-    if (result.kind === 'already_requeued') throw conflict('ALREADY_REQUEUED', `dead letter ${id} was already requeued`);
-    if (result.kind === 'job_cancelled') throw conflict('JOB_CANCELLED', `the job of dead letter ${id} is cancelled`);
+    if (result.kind === 'already_requeued')
+      throw conflict('ALREADY_REQUEUED', `dead letter ${id} was already requeued`);
+    if (result.kind === 'job_cancelled')
+      throw conflict('JOB_CANCELLED', `the job of dead letter ${id} is cancelled`);
     this.signal.announce([result.execution.scheduled_for.getTime()]);
     return result.execution;
   }

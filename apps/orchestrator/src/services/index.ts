@@ -9,7 +9,13 @@ import { JobsService } from './jobs-service.js';
 import type { ReadySignal } from './ready-signal.js';
 import { RunnersService, type RunnerTimings } from './runners-service.js';
 
-export function createServices(db: Db, signal: ReadySignal, clock: DbClock, timings: RunnerTimings, log: Logger) {
+export function createServices(
+  db: Db,
+  signal: ReadySignal,
+  clock: DbClock,
+  timings: RunnerTimings,
+  log: Logger,
+) {
   const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
   return {
     db,

@@ -65,7 +65,9 @@ export class JobsService {
 
     const byKey = new Map(inserted.filter((j) => j.idempotency_key).map((j) => [j.idempotency_key!, j]));
     const missingKeys = rows.map((r) => r.idempotency_key).filter((k): k is string => !!k && !byKey.has(k));
-    const existing = new Map((await findJobsByIdempotencyKey(this.db, missingKeys)).map((j) => [j.idempotency_key!, j]));
+    const existing = new Map(
+      (await findJobsByIdempotencyKey(this.db, missingKeys)).map((j) => [j.idempotency_key!, j]),
+    );
     const fresh = inserted.filter((j) => !j.idempotency_key);
     const seen = new Set<number>();
     return rows.map((r) => {
@@ -98,7 +100,10 @@ export class JobsService {
     const result = await this.db.transaction().execute((trx) => triggerJob(trx, id));
     if (result.kind === 'not_found') throw notFound('job', id);
     if (result.kind === 'refused') {
-      throw conflict('JOB_NOT_TRIGGERABLE', `job ${id} is ${result.status}; only a waiting or finished job can be triggered`);
+      throw conflict(
+        'JOB_NOT_TRIGGERABLE',
+        `job ${id} is ${result.status}; only a waiting or finished job can be triggered`,
+      );
     }
     this.signal.announce([result.execution.scheduled_for.getTime()]);
     return result.execution;

@@ -99,7 +99,10 @@ export class ReadySignal {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'hourglass-listen' });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: 'hourglass-listen',
+    });
     client.on('notification', (msg) => {
       if (msg.channel === READY_CHANNEL) this.schedule(decodeDueTimes(msg.payload));
     });

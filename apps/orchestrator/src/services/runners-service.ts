@@ -38,7 +38,11 @@ export class RunnersService {
   async heartbeat(id: string, running: number[]) {
     const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs);
     if (!hb.found) throw notFound('runner', id);
-    return { cancel: hb.cancel, drain: hb.status === 'DRAINING', leaseExpiresAt: hb.leaseExpiresAt.toISOString() };
+    return {
+      cancel: hb.cancel,
+      drain: hb.status === 'DRAINING',
+      leaseExpiresAt: hb.leaseExpiresAt.toISOString(),
+    };
   }
 
   /** Long-poll claim. A draining or offline runner gets nothing (it should finish up and deregister). */

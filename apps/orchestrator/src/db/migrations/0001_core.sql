@@ -57,6 +57,8 @@ CREATE TABLE executions (
   cancel_requested boolean     NOT NULL DEFAULT false,
   created_at       timestamptz NOT NULL DEFAULT now(),
   claimed_at       timestamptz,
+  -- When the handler started, by the runner's clock (reported with the outcome).
+  started_at       timestamptz,
   finished_at      timestamptz,
   error            text,
   result           jsonb

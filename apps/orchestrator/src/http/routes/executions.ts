@@ -10,7 +10,11 @@ export const executionRoutes =
   async (app) => {
     app.get(
       '/executions/active',
-      { schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }) } },
+      {
+        schema: {
+          querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
+        },
+      },
       async (req) => ({ items: (await s.executions.active(req.query.limit)).map(toActiveExecution) }),
     );
 
@@ -24,23 +28,27 @@ export const executionRoutes =
      * One report. Answers the execution as recorded; the holder repeating its report gets the same 200, anyone
      * else (lease lost, different outcome already recorded) a 409 that changed nothing.
      */
-    app.post('/executions/:id/complete', { schema: { params: IdParams, body: CompleteBody } }, async (req) => {
-      const [result] = await s.completions.complete(req.body.runnerId, [
-        { executionId: req.params.id, outcome: req.body.outcome },
-      ]);
-      const row = await s.executions.get(req.params.id);
-      if (!row) throw notFound('execution', req.params.id);
-      if (result!.verdict === 'conflict') {
-        throw new AppError(
-          409,
-          'NOT_HOLDER',
-          row.runner_id === req.body.runnerId
-            ? `execution ${row.id} is already ${row.status}; this report changes nothing`
-            : `runner ${req.body.runnerId} does not hold execution ${row.id} (it is ${row.status})`,
-        );
-      }
-      return toExecution(row);
-    });
+    app.post(
+      '/executions/:id/complete',
+      { schema: { params: IdParams, body: CompleteBody } },
+      async (req) => {
+        const [result] = await s.completions.complete(req.body.runnerId, [
+          { executionId: req.params.id, outcome: req.body.outcome },
+        ]);
+        const row = await s.executions.get(req.params.id);
+        if (!row) throw notFound('execution', req.params.id);
+        if (result!.verdict === 'conflict') {
+          throw new AppError(
+            409,
+            'NOT_HOLDER',
+            row.runner_id === req.body.runnerId
+              ? `execution ${row.id} is already ${row.status}; this report changes nothing`
+              : `runner ${req.body.runnerId} does not hold execution ${row.id} (it is ${row.status})`,
+          );
+        }
+        return toExecution(row);
+      },
+    );
 
     /** Many reports at once, as runners send them: a verdict per execution, never a 409 for the batch. */
     app.post('/executions/complete', { schema: { body: CompleteBatchBody } }, async (req) => ({

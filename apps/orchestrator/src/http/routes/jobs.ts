@@ -37,7 +37,10 @@ export const jobRoutes =
     });
 
     app.get('/jobs', { schema: { querystring: ListJobsQuery } }, async (req) => {
-      return page((await s.jobs.list(req.query)).map((j) => toJob(j)), req.query.limit);
+      return page(
+        (await s.jobs.list(req.query)).map((j) => toJob(j)),
+        req.query.limit,
+      );
     });
 
     app.get('/jobs/:id', { schema: { params: IdParams } }, async (req) => {
@@ -45,9 +48,13 @@ export const jobRoutes =
       return toJob(job, lastExecution);
     });
 
-    app.get('/jobs/:id/executions', { schema: { params: IdParams, querystring: ExecutionListQuery } }, async (req) => {
-      return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
-    });
+    app.get(
+      '/jobs/:id/executions',
+      { schema: { params: IdParams, querystring: ExecutionListQuery } },
+      async (req) => {
+        return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
+      },
+    );
 
     app.post('/jobs/:id/trigger', { schema: { params: IdParams } }, async (req, reply) => {
       return reply.status(202).send(toExecution(await s.jobs.trigger(req.params.id)));
