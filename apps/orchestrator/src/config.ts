@@ -17,6 +17,8 @@ export const OrchestratorEnv = z
     /** Longest long-poll a runner may ask for. */
     CLAIM_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
     REAPER_INTERVAL_MS: PositiveInt(1_000),
+    /** Waiting claims re-check this often even without a notification (covers a LISTEN reconnect). */
+    WAKE_SAFETY_NET_MS: PositiveInt(1_000),
     DB_POOL_SIZE: PositiveInt(20),
     /** Apply pending migrations at start (on by default; several replicas starting at once is safe). */
     MIGRATE_ON_START: z

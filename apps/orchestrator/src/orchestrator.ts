@@ -21,7 +21,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   });
   const { db } = database;
   const clock = new DbClock(db);
-  const signal = new ReadySignal(db, config.DATABASE_URL, clock, log);
+  const signal = new ReadySignal(db, config.DATABASE_URL, clock, log, config.WAKE_SAFETY_NET_MS);
   const services = createServices(
     db,
     signal,

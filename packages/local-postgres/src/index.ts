@@ -7,3 +7,4 @@ export {
   startEmbeddedPostgres,
 } from './embedded.js';
 export { type PostgresSource, provisionTestPostgres, type TestPostgres } from './provision.js';
+export { pickFreePort } from './free-port.js';
