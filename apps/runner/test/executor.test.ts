@@ -40,7 +40,10 @@ describe('execute', () => {
   test('shutdown aborts and reports a failure, so the attempt is retried', async () => {
     const r = execute(execution('sleep', { durationMs: 60_000 }), 60_000);
     r.abort('shutdown');
-    expect(await r.done).toMatchObject({ status: 'FAILED', error: 'runner shut down before the handler finished' });
+    expect(await r.done).toMatchObject({
+      status: 'FAILED',
+      error: 'runner shut down before the handler finished',
+    });
   });
 
   test('an unknown type fails without running anything', async () => {
@@ -48,6 +51,8 @@ describe('execute', () => {
   });
 
   test('a payload the handler rejects fails the attempt', async () => {
-    expect(await execute(execution('sleep', { durationMs: 'x' }), 1_000).done).toMatchObject({ status: 'FAILED' });
+    expect(await execute(execution('sleep', { durationMs: 'x' }), 1_000).done).toMatchObject({
+      status: 'FAILED',
+    });
   });
 });

@@ -1,7 +1,12 @@
 import { checkPayload, knownTypes, registry } from '@hourglass/handlers';
 import { describe, expect, test } from 'vitest';
 
-const ctx = (attempt: number, signal = new AbortController().signal) => ({ executionId: 1, jobId: 1, attempt, signal });
+const ctx = (attempt: number, signal = new AbortController().signal) => ({
+  executionId: 1,
+  jobId: 1,
+  attempt,
+  signal,
+});
 
 describe('registry', () => {
   test('knows the built-in types', () => {
@@ -15,7 +20,10 @@ describe('registry', () => {
   });
 
   test('a bad payload names the field', () => {
-    expect(checkPayload('sleep', { durationMs: -1 })).toMatchObject({ ok: false, field: 'payload.durationMs' });
+    expect(checkPayload('sleep', { durationMs: -1 })).toMatchObject({
+      ok: false,
+      field: 'payload.durationMs',
+    });
     expect(checkPayload('sleep', { extra: 1 })).toMatchObject({ ok: false, field: 'payload' });
   });
 
@@ -42,7 +50,9 @@ describe('handlers', () => {
 
   test('sleep stops when its signal aborts', async () => {
     const ac = new AbortController();
-    const run = registry.get('sleep')!.run({ durationMs: 60_000, failureRate: 0, failAttempts: 0 }, ctx(1, ac.signal));
+    const run = registry
+      .get('sleep')!
+      .run({ durationMs: 60_000, failureRate: 0, failAttempts: 0 }, ctx(1, ac.signal));
     ac.abort(new Error('stop'));
     await expect(run).rejects.toThrow('stop');
   });

@@ -6,5 +6,5 @@ export {
   type RunningPostgres,
   startEmbeddedPostgres,
 } from './embedded.js';
-export { type PostgresSource, provisionTestPostgres, type TestPostgres } from './provision.js';
 export { pickFreePort } from './free-port.js';
+export { type PostgresSource, provisionTestPostgres, type TestPostgres } from './provision.js';
