@@ -12,6 +12,9 @@ export type CancelResult =
  * is CANCELLED). A finished job cannot be cancelled.
  */
 export async function cancelJob(trx: Db, jobId: number): Promise<CancelResult> {
+  // Lock order everywhere is executions, then jobs (claims and completions go that way), so a cancel racing a
+  // completion waits instead of deadlocking.
+  await lockOpenExecutions(trx, jobId);
   const { rows } = await sql<{
     status: string;
   }>`SELECT status FROM jobs WHERE id = ${jobId} FOR UPDATE`.execute(trx);
@@ -33,4 +36,11 @@ export async function cancelJob(trx: Db, jobId: number): Promise<CancelResult> {
     RETURNING id
   `.execute(trx);
   return { kind: 'cancelled', alreadyCancelled, runningExecutions: running.rows.map((r) => r.id) };
+}
+
+/** Locks a job's PENDING and RUNNING executions, the first step of every job-level change. */
+export async function lockOpenExecutions(trx: Db, jobId: number): Promise<void> {
+  await sql`
+    SELECT id FROM executions WHERE job_id = ${jobId} AND status IN ('PENDING', 'RUNNING') ORDER BY id FOR UPDATE
+  `.execute(trx);
 }

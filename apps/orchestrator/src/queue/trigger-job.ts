@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { lockOpenExecutions } from './cancel-job.js';
 import type { ExecutionRow } from './rows.js';
 
 export type TriggerResult =
@@ -13,6 +14,7 @@ export type TriggerResult =
  * and is SCHEDULED again. A RUNNING or CANCELLED job is refused.
  */
 export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult> {
+  await lockOpenExecutions(trx, jobId); // executions before jobs, as everywhere (see cancel-job.ts)
   const { rows } = await sql<{ status: string; type: string; priority: number }>`
     SELECT status, type, priority FROM jobs WHERE id = ${jobId} FOR UPDATE
   `.execute(trx);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegisterRunnerBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
@@ -49,7 +50,12 @@ export class RunnersService {
   async nextJobs(id: string, max: number, waitSeconds: number, signal: AbortSignal) {
     const runner = await findRunner(this.db, id);
     if (!runner) throw notFound('runner', id);
-    if (runner.status !== 'ONLINE') return [];
+    // A draining (or offline) runner gets nothing, after the full wait so that it does not spin on instant
+    // 204s before its next heartbeat tells it to drain.
+    if (runner.status !== 'ONLINE') {
+      await abortableSleep(Math.min(waitSeconds, this.timings.maxWaitSeconds) * 1000, signal);
+      return [];
+    }
     return this.claims.claim({
       runnerId: id,
       types: runner.types,
@@ -79,4 +85,11 @@ export class RunnersService {
   list(includeOffline: boolean) {
     return listRunners(this.db, includeOffline);
   }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).then(
+    () => {},
+    () => {},
+  );
 }

@@ -22,8 +22,9 @@ export const runnerRoutes =
       { schema: { params: RunnerIdParams, querystring: NextJobQuery } },
       async (req, reply) => {
         // Stop waiting (and claiming) as soon as the runner hangs up.
+        // (The response's 'close' fires when the connection goes away before we answer; the request's own
+        // 'close' fires as soon as its body is read.)
         const gone = new AbortController();
-        req.raw.once('close', () => gone.abort());
         reply.raw.once('close', () => gone.abort());
         const rows = await s.runners.nextJobs(req.params.id, req.query.max, req.query.wait, gone.signal);
         if (rows.length === 0) return reply.status(204).send();
