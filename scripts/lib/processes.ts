@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRY = {
+export const ENTRY = {
   orchestrator: 'apps/orchestrator/src/main.ts',
   runner: 'apps/runner/src/main.ts',
 } as const;

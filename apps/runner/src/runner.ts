@@ -24,6 +24,8 @@ export class Runner {
   private slotFreed: (() => void) | undefined;
   private loops: Promise<void>[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatInFlight: Promise<void> | undefined;
+  private heartbeatsStopped = false;
   private stopped: Promise<void> | undefined;
   /** Resolves when the orchestrator asked this runner to drain. */
   readonly drainRequested: Promise<void>;
@@ -93,10 +95,23 @@ export class Runner {
   }
 
   private scheduleHeartbeat(): void {
-    this.heartbeatTimer = setTimeout(
-      () => void this.heartbeat().finally(() => this.scheduleHeartbeat()),
-      this.heartbeatMs,
-    );
+    if (this.heartbeatsStopped) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatInFlight = this.heartbeat().finally(() => {
+        this.heartbeatInFlight = undefined;
+        this.scheduleHeartbeat();
+      });
+    }, this.heartbeatMs);
+  }
+
+  /**
+   * No heartbeat may reach the orchestrator after the deregistration: a heartbeat marks an OFFLINE runner
+   * ONLINE again (a partitioned runner coming back), so a late one would resurrect this stopped runner.
+   */
+  private async stopHeartbeats(): Promise<void> {
+    this.heartbeatsStopped = true;
+    clearTimeout(this.heartbeatTimer);
+    await this.heartbeatInFlight;
   }
 
   private async heartbeat(): Promise<void> {
@@ -204,7 +219,7 @@ export class Runner {
     // Keep heartbeating while reports drain, so no lease lapses in between.
     const reported = await this.reporter.drain(10_000);
     if (!reported) this.log.error({ pending: this.reporter.pending }, 'could not deliver every report');
-    clearTimeout(this.heartbeatTimer);
+    await this.stopHeartbeats();
     try {
       await this.client.deregister(this.id);
     } catch (err) {

