@@ -69,12 +69,10 @@ test('a runner stopped with SIGTERM finishes its in-flight work, deregisters and
   expect(finished.filter((j) => j.status !== 'SUCCEEDED')).toEqual([]);
   const executions = [...(await allExecutions(jobs.map((j) => j.id))).values()].flat();
   expect(executions.filter((e) => !FINAL_EXECUTION.has(e.status))).toEqual([]);
-  // No lease ran out: the stopped runner left nothing for the reaper. The only other way it may give work
-  // back is a claim answered just as it hung up, which deregistration fails so that it is retried.
-  expect(executions.filter((e) => e.status === 'TIMED_OUT')).toEqual([]);
-  for (const e of executions.filter((x) => x.status === 'FAILED')) {
-    expect([e.runnerId, e.error], `execution ${e.id}`).toEqual([a.id, DEREGISTERED]);
-  }
+  // No lease ran out (the stopped runner left nothing for the reaper), and no attempt was spent: a claim
+  // answered just as it hung up goes back to PENDING at deregistration instead of failing.
+  expect(executions.filter((e) => e.status === 'TIMED_OUT' || e.status === 'FAILED')).toEqual([]);
+  expect(executions.filter((e) => e.error === DEREGISTERED)).toEqual([]);
   expect(await runnerStatus(b.id)).toBe('ONLINE');
 });
 

@@ -53,8 +53,9 @@ export class OrchestratorClient {
     return this.call<CompleteBatchReply>('POST', '/executions/complete', body);
   }
 
-  deregister(runnerId: string) {
-    return this.call<unknown>('DELETE', `/runners/${runnerId}`);
+  /** `started`: executions whose handler ran here but whose report could not be delivered. */
+  deregister(runnerId: string, started: number[]) {
+    return this.call<unknown>('DELETE', `/runners/${runnerId}`, { started });
   }
 
   close() {

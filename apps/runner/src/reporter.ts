@@ -26,6 +26,11 @@ export class Reporter {
     return this.queue.size;
   }
 
+  /** Executions whose outcome is not yet accepted by the orchestrator. */
+  pendingIds(): number[] {
+    return [...this.queue.keys()];
+  }
+
   report(executionId: number, outcome: Outcome): void {
     this.queue.set(executionId, outcome);
     if (this.queue.size >= this.batchSize) this.kick(0);

@@ -221,7 +221,7 @@ export class Runner {
     if (!reported) this.log.error({ pending: this.reporter.pending }, 'could not deliver every report');
     await this.stopHeartbeats();
     try {
-      await this.client.deregister(this.id);
+      await this.client.deregister(this.id, [...this.running.keys(), ...this.reporter.pendingIds()]);
     } catch (err) {
       this.log.warn(
         { err: (err as Error).message },

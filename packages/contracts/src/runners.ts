@@ -35,6 +35,16 @@ export const HeartbeatReply = z.object({
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
+export const DeregisterBody = z.strictObject({
+  /**
+   * Executions whose handler this runner started and has not managed to report: they fail (and are retried).
+   * Anything else still RUNNING under the runner never reached it and goes back to PENDING without spending an
+   * attempt. Without a body, everything it holds counts as started.
+   */
+  started: z.array(Id).max(10_000),
+});
+export type DeregisterBody = z.infer<typeof DeregisterBody>;
+
 export const NextJobQuery = z.strictObject({
   /** Seconds to wait for work before answering 204. */
   wait: z.coerce.number().min(0).max(60).default(0),

@@ -2,15 +2,30 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 
 /**
- * Marks a runner OFFLINE on graceful shutdown. Anything it still holds is failed at once (a retry is scheduled
- * by the caller through retryOrDeadLetter) rather than waiting for the lease to expire.
+ * Marks a runner OFFLINE on graceful shutdown and settles what is still RUNNING under it:
+ * - executions it says it started (`started`, or all of them when it does not say) fail at once, and the
+ *   caller schedules their retries through retryOrDeadLetter, rather than waiting for the leases to expire;
+ * - the others were claimed for it but never reached it (a long-poll answer cut off by its shutdown): they go
+ *   back to PENDING, same attempt, since no handler ran.
  * Returns null when the runner is unknown, else the ids of the executions it abandoned.
  */
-export async function deregisterRunner(trx: Db, runnerId: string): Promise<number[] | null> {
+export async function deregisterRunner(
+  trx: Db,
+  runnerId: string,
+  started: number[] | undefined,
+): Promise<{ abandoned: number[]; released: number[] } | null> {
   const { rows } = await sql<{ id: number }>`
     UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id
   `.execute(trx);
   if (rows.length === 0) return null;
+  const released = started
+    ? await sql<{ id: number }>`
+        UPDATE executions
+        SET status = 'PENDING', runner_id = NULL, claimed_at = NULL, lease_expires_at = NULL, ready = true
+        WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND NOT (id = ANY(${started}::bigint[]))
+        RETURNING id
+      `.execute(trx)
+    : { rows: [] };
   const abandoned = await sql<{ id: number }>`
     UPDATE executions
     SET status = 'FAILED', finished_at = now(), lease_expires_at = NULL,
@@ -18,5 +33,5 @@ export async function deregisterRunner(trx: Db, runnerId: string): Promise<numbe
     WHERE runner_id = ${runnerId} AND status = 'RUNNING'
     RETURNING id
   `.execute(trx);
-  return abandoned.rows.map((r) => r.id);
+  return { abandoned: abandoned.rows.map((r) => r.id), released: released.rows.map((r) => r.id) };
 }

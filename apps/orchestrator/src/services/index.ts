@@ -21,7 +21,7 @@ export function createServices(
     db,
     claims,
     jobs: new JobsService(db, signal, clock),
-    runners: new RunnersService(db, claims, signal, timings),
+    runners: new RunnersService(db, claims, signal, timings, () => clock.now()),
     completions: new CompletionsService(db, signal),
     deadLetters: new DeadLettersService(db, signal),
     executions: {

@@ -24,6 +24,7 @@ export class RunnersService {
     private readonly claims: ClaimDispatcher,
     private readonly signal: ReadySignal,
     private readonly timings: RunnerTimings,
+    private readonly clockNow: () => number = Date.now,
   ) {}
 
   async register(body: RegisterRunnerBody) {
@@ -65,14 +66,17 @@ export class RunnersService {
     });
   }
 
-  async deregister(id: string) {
+  async deregister(id: string, started: number[] | undefined) {
     const result = await this.db.transaction().execute(async (trx) => {
-      const abandoned = await deregisterRunner(trx, id);
-      return abandoned && { abandoned, retries: await retryOrDeadLetter(trx, abandoned) };
+      const settled = await deregisterRunner(trx, id, started);
+      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned) };
     });
     if (!result) throw notFound('runner', id);
-    this.signal.announce(result.retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
-    return { abandoned: result.abandoned };
+    this.signal.announce([
+      ...(result.released.length ? [this.clockNow()] : []),
+      ...result.retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()),
+    ]);
+    return { abandoned: result.abandoned, released: result.released };
   }
 
   async drain(id: string) {

@@ -1,4 +1,10 @@
-import { HeartbeatBody, NextJobQuery, RegisterRunnerBody, RunnerIdParams } from '@hourglass/contracts';
+import {
+  DeregisterBody,
+  HeartbeatBody,
+  NextJobQuery,
+  RegisterRunnerBody,
+  RunnerIdParams,
+} from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
@@ -11,9 +17,10 @@ export const runnerRoutes =
       return reply.status(201).send(await s.runners.register(req.body));
     });
 
+    // The body is optional; a request without one reaches validation as null, hence nullish() (optional() was a 400).
     app.post(
       '/runners/:id/heartbeat',
-      { schema: { params: RunnerIdParams, body: HeartbeatBody.optional() } },
+      { schema: { params: RunnerIdParams, body: HeartbeatBody.nullish() } },
       async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? []),
     );
 
@@ -49,9 +56,11 @@ export const runnerRoutes =
       return reply.status(202).send({ id: req.params.id, status: 'DRAINING' });
     });
 
-    app.delete('/runners/:id', { schema: { params: RunnerIdParams } }, async (req) => {
-      return s.runners.deregister(req.params.id);
-    });
+    app.delete(
+      '/runners/:id',
+      { schema: { params: RunnerIdParams, body: DeregisterBody.nullish() } },
+      async (req) => s.runners.deregister(req.params.id, req.body?.started),
+    );
 
     app.get(
       '/runners',
