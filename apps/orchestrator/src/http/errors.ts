@@ -58,14 +58,51 @@ function fieldErrors(
   return err.validation.map((v) => {
     const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const keys = (v.params as { keys?: string[] }).keys;
-    const field = v.keyword === 'unrecognized_keys' && keys ? keys.join(', ') : path || context;
+    // An unknown key is named by its full path (`backoff.x`), like every other field.
+    const field =
+      v.keyword === 'unrecognized_keys' && keys
+        ? keys.map((k) => (path ? `${path}.${k}` : k)).join(', ')
+        : path || context;
     const message = v.keyword === 'unrecognized_keys' ? 'unknown field' : (v.message ?? 'invalid');
     return { field, message };
   });
 }
 
+/**
+ * PostgreSQL stores neither NUL characters (text, jsonb) nor unpaired UTF-16 surrogates (jsonb); valid JSON can
+ * carry both, and they used to reach SQL and come back as a 500.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/** Path of the first string (value or key) PostgreSQL cannot store, or undefined. */
+function findUnstorable(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (unstorable(key)) return at;
+    const found = findUnstorable(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Every error leaves as RFC 9457 problem+json; 5xx answers never carry internals (stack, SQL). */
 export function installErrorHandling(app: FastifyInstance) {
+  app.addHook('preValidation', async (request) => {
+    const field =
+      findUnstorable(request.body, '') ??
+      findUnstorable(request.query, '') ??
+      findUnstorable(request.headers['idempotency-key'], 'idempotency-key');
+    if (field !== undefined) {
+      throw badRequest(
+        field || 'body',
+        'contains a character that cannot be stored (NUL or an unpaired surrogate)',
+      );
+    }
+  });
+
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     let body: ReturnType<typeof problem>;
     if (err instanceof AppError) {

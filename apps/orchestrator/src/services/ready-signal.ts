@@ -7,6 +7,13 @@ import { READY_CHANNEL } from '../queue/timing.js';
 import type { DbClock } from './db-clock.js';
 
 /**
+ * Timers fire this long after a due time. Due times are whole ms (PostgreSQL keeps µs) and the database clock
+ * offset is an estimate, so a timer set exactly at the due time can fire just before the row is due; the claim
+ * then finds nothing and the waiter slept on until the safety net (a second by default) instead of the due time.
+ */
+const WAKE_SLACK_MS = 5;
+
+/**
  * Wakes this replica's waiting claimers when executions become claimable, wherever that happened:
  * - work created or retried here: `announce` wakes local waiters at once (no round trip) and NOTIFYs the rest;
  * - work made claimable by another replica: its NOTIFY arrives on our LISTEN connection;
@@ -84,10 +91,13 @@ export class ReadySignal {
         continue;
       }
       if (this.timers.has(t)) continue;
-      const timer = setTimeout(() => {
-        this.timers.delete(t);
-        this.wake();
-      }, t - now);
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(t);
+          this.wake();
+        },
+        t - now + WAKE_SLACK_MS,
+      );
       this.timers.set(t, timer);
     }
     if (wakeNow) this.wake();
