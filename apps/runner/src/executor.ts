@@ -65,7 +65,9 @@ export function execute(execution: ClaimedExecution, defaultTimeoutMs: number): 
   return { execution, controller, abort, done };
 }
 
-function errorMessage(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return (msg || 'handler failed').slice(0, 10_000);
+/** A message PostgreSQL can store: no NUL, not cut inside a surrogate pair, at most 10,000 characters. */
+export function errorMessage(err: unknown): string {
+  const msg = (err instanceof Error ? err.message : String(err)).replaceAll('\u0000', '');
+  const cut = [...(msg || 'handler failed')].slice(0, 10_000).join('');
+  return cut.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

@@ -1,6 +1,6 @@
 import type { Outcome } from '@hourglass/contracts';
 import type { Logger } from '@hourglass/runtime';
-import type { OrchestratorClient } from './orchestrator-client.js';
+import { type OrchestratorClient, OrchestratorError } from './orchestrator-client.js';
 
 /**
  * Batches outcome reports: sent when `batchSize` are waiting or `flushMs` after the first, one request in
@@ -69,23 +69,53 @@ export class Reporter {
   private async send(): Promise<void> {
     const batch = [...this.queue].slice(0, 1000);
     try {
-      const reply = await this.client.complete({
-        runnerId: this.runnerId(),
-        results: batch.map(([executionId, outcome]) => ({ executionId, outcome })),
-      });
-      for (const [id] of batch) this.queue.delete(id);
+      await this.deliver(batch);
       this.retryDelayMs = 0;
-      for (const r of reply.results) {
-        if (r.verdict === 'conflict') {
-          this.log.warn(
-            { executionId: r.executionId, status: r.status },
-            'report refused: execution no longer ours',
-          );
-        }
-      }
     } catch (err) {
+      if (err instanceof OrchestratorError && err.status >= 400 && err.status < 500) {
+        // The orchestrator refuses the batch itself (a result it cannot store, say): retrying it unchanged would
+        // block every report behind it forever. Send each alone, and replace a refused one by a failure.
+        await this.deliverOneByOne(batch);
+        return;
+      }
       this.retryDelayMs = Math.min(5_000, Math.max(250, this.retryDelayMs * 2));
       this.log.warn({ err: (err as Error).message, pending: this.queue.size }, 'report failed; retrying');
+    }
+  }
+
+  private async deliver(batch: [number, Outcome][]): Promise<void> {
+    const reply = await this.client.complete({
+      runnerId: this.runnerId(),
+      results: batch.map(([executionId, outcome]) => ({ executionId, outcome })),
+    });
+    for (const [id] of batch) this.queue.delete(id);
+    for (const r of reply.results) {
+      if (r.verdict === 'conflict') {
+        this.log.warn(
+          { executionId: r.executionId, status: r.status },
+          'report refused: execution no longer ours',
+        );
+      }
+    }
+  }
+
+  private async deliverOneByOne(batch: [number, Outcome][]): Promise<void> {
+    for (const [id, outcome] of batch) {
+      try {
+        await this.deliver([[id, outcome]]);
+      } catch (err) {
+        if (!(err instanceof OrchestratorError && err.status >= 400 && err.status < 500)) return; // retried later
+        const replacement: Outcome = {
+          status: 'FAILED',
+          error: `the orchestrator refused this execution's report: ${err.message}`.slice(0, 2_000),
+          ...(outcome.startedAt ? { startedAt: outcome.startedAt } : {}),
+        };
+        this.log.error({ executionId: id, err: err.message }, 'report refused; reporting a failure instead');
+        await this.deliver([[id, replacement]]).catch((again) => {
+          this.queue.delete(id);
+          this.log.error({ executionId: id, err: (again as Error).message }, 'report dropped');
+        });
+      }
     }
   }
 }

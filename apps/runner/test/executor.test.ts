@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { execute } from '../src/executor.js';
+import { errorMessage, execute } from '../src/executor.js';
 
 const execution = (type: string, payload: unknown, timeoutMs: number | null = null) => ({
   id: 1,
@@ -54,5 +54,17 @@ describe('execute', () => {
     expect(await execute(execution('sleep', { durationMs: 'x' }), 1_000).done).toMatchObject({
       status: 'FAILED',
     });
+  });
+});
+
+describe('errorMessage', () => {
+  test('drops NUL and lone surrogates, which PostgreSQL cannot store', () => {
+    expect(errorMessage(new Error('a\u0000b\ud800c'))).toBe('ab\ufffdc');
+  });
+
+  test('cuts long messages without splitting a character', () => {
+    const msg = errorMessage(new Error('😀'.repeat(20_000)));
+    expect([...msg]).toHaveLength(10_000);
+    expect(msg).toBe('😀'.repeat(10_000));
   });
 });
