@@ -22,6 +22,12 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const SECOND_SIGNAL_AFTER_MS = 500;
 const READY_TIMEOUT_MS = 60_000;
 const ORCHESTRATOR_STOP_MS = 15_000;
+/**
+ * Local development calls webhooks on this machine, so private targets are allowed unless asked otherwise
+ * (production default: refused). Webhooks are signed with WEBHOOK_SECRET, or a fixed development secret.
+ */
+const DEV_BLOCK_PRIVATE = process.env.WEBHOOK_BLOCK_PRIVATE_TARGETS ?? 'false';
+const DEV_WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? 'hourglass-development-secret';
 
 interface Options {
   orchestrators: number;
@@ -221,6 +227,7 @@ async function runStack(): Promise<void> {
         PORT: String(basePort + i),
         HOST: host,
         MIGRATE_ON_START: 'false',
+        WEBHOOK_BLOCK_PRIVATE_TARGETS: DEV_BLOCK_PRIVATE,
       });
     }
     await waitUntil(
@@ -235,6 +242,8 @@ async function runStack(): Promise<void> {
       start('runner', `runner-${i + 1}`, {
         ORCHESTRATOR_URL: urls[i % urls.length]!,
         RUNNER_NAME: `runner-${i + 1}`,
+        WEBHOOK_BLOCK_PRIVATE_TARGETS: DEV_BLOCK_PRIVATE,
+        WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
         // Each execution start is a debug line: worth seeing when watching a few jobs by hand.
         LOG_LEVEL: process.env.LOG_LEVEL || 'debug',
       });

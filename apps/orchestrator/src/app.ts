@@ -6,6 +6,7 @@ import { executionRoutes } from './http/routes/executions.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { runnerRoutes } from './http/routes/runners.js';
+import { timerRoutes } from './http/routes/timers.js';
 import type { Services } from './services/index.js';
 
 /** The HTTP API as a Fastify instance: thin routes (validate, call a service, answer) over the services. */
@@ -23,6 +24,7 @@ export function buildApp(services: Services, opts: FastifyServerOptions = {}) {
   void app.register(runnerRoutes(services));
   void app.register(executionRoutes(services));
   void app.register(deadLetterRoutes(services));
+  void app.register(timerRoutes(services));
   void app.register(healthRoutes(services));
   return app;
 }

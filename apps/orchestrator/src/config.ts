@@ -1,4 +1,4 @@
-import { LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
+import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
 export const OrchestratorEnv = z
@@ -8,6 +8,8 @@ export const OrchestratorEnv = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     HOST: z.string().default('127.0.0.1'),
+    /** Refuse webhook jobs and timers aimed at private, loopback or link-local addresses, when known at creation. */
+    WEBHOOK_BLOCK_PRIVATE_TARGETS: BooleanFlag(true),
     LOG_LEVEL: LogLevel,
     LOG_FORMAT: LogFormat,
     /** How long a claim holds an execution without a heartbeat. */

@@ -22,17 +22,18 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const { db } = database;
   const clock = new DbClock(db);
   const signal = new ReadySignal(db, config.DATABASE_URL, clock, log, config.WAKE_SAFETY_NET_MS);
-  const services = createServices(
+  const services = createServices({
     db,
     signal,
     clock,
-    {
+    timings: {
       leaseMs: config.LEASE_MS,
       heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
       maxWaitSeconds: config.CLAIM_MAX_WAIT_SECONDS,
     },
     log,
-  );
+    blockPrivateWebhookTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
+  });
   // Per-request access logs would be two lines per claim and per report; errors are still logged with the reqId.
   const app = buildApp(services, {
     loggerInstance: log,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { knownTypes } from '@hourglass/handlers';
-import { LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
+import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
 export const RunnerEnv = z.object({
@@ -38,6 +38,13 @@ export const RunnerEnv = z.object({
   /** Reports are batched: sent when this many are waiting, or after REPORT_FLUSH_MS. */
   REPORT_BATCH_SIZE: PositiveInt(200),
   REPORT_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(5),
+  /** HMAC-SHA256 key for the webhook signature header; unset means webhooks go unsigned. */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Refuse webhook targets in private, loopback and link-local ranges (on the resolved address). */
+  WEBHOOK_BLOCK_PRIVATE_TARGETS: BooleanFlag(true),
+  WEBHOOK_CONNECT_TIMEOUT_MS: PositiveInt(3_000),
+  /** Whole webhook request, answer included. */
+  WEBHOOK_TIMEOUT_MS: PositiveInt(10_000),
   LOG_LEVEL: LogLevel,
   LOG_FORMAT: LogFormat,
 });

@@ -1,5 +1,5 @@
 import type { ClaimedExecution, Outcome } from '@hourglass/contracts';
-import { registry } from '@hourglass/handlers';
+import { type HandlerSettings, registry } from '@hourglass/handlers';
 
 /** Why an execution's AbortSignal fired; decides what is reported. */
 export type AbortReason = 'timeout' | 'cancelled' | 'shutdown';
@@ -15,7 +15,11 @@ export interface Running {
  * Runs one execution's handler with a time limit and an AbortSignal. The outcome does not wait for a handler
  * that ignores its signal: on timeout, cancellation or shutdown the outcome is decided at once.
  */
-export function execute(execution: ClaimedExecution, defaultTimeoutMs: number): Running {
+export function execute(
+  execution: ClaimedExecution,
+  defaultTimeoutMs: number,
+  settings: HandlerSettings,
+): Running {
   const controller = new AbortController();
   let abortWith: (reason: AbortReason) => void = () => {};
   const aborted = new Promise<AbortReason>((resolve) => {
@@ -39,6 +43,8 @@ export function execute(execution: ClaimedExecution, defaultTimeoutMs: number): 
       executionId: execution.id,
       jobId: execution.jobId,
       attempt: execution.attempt,
+      scheduledFor: execution.scheduledFor,
+      settings,
       signal: controller.signal,
     });
     return { status: 'SUCCEEDED', result: result ?? null };

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { HandlerSettings } from '@hourglass/handlers';
 import type { Logger } from '@hourglass/runtime';
 import type { RunnerConfig } from './config.js';
 import { execute, type Running } from './executor.js';
@@ -16,6 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Runner {
   readonly client: OrchestratorClient;
   private readonly reporter: Reporter;
+  private readonly settings: HandlerSettings;
   private readonly running = new Map<number, Running>();
   private id = '';
   private heartbeatMs = 10_000;
@@ -36,6 +38,14 @@ export class Runner {
     private readonly log: Logger,
   ) {
     this.client = new OrchestratorClient(config.ORCHESTRATOR_URL);
+    this.settings = {
+      webhook: {
+        secret: config.WEBHOOK_SECRET,
+        blockPrivateTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
+        connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      },
+    };
     this.reporter = new Reporter(
       this.client,
       () => this.id,
@@ -172,7 +182,7 @@ export class Runner {
   }
 
   private start1(e: Parameters<typeof execute>[0]): void {
-    const r = execute(e, this.config.HANDLER_TIMEOUT_MS);
+    const r = execute(e, this.config.HANDLER_TIMEOUT_MS, this.settings);
     this.running.set(e.id, r);
     this.log.debug(
       { executionId: e.id, jobId: e.jobId, type: e.type, attempt: e.attempt },

@@ -4,3 +4,4 @@ export * from './executions.js';
 export * from './jobs.js';
 export * from './problem.js';
 export * from './runners.js';
+export * from './timers.js';

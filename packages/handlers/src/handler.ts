@@ -1,9 +1,18 @@
 import type { z } from 'zod';
+import type { WebhookSettings } from './webhook/webhook.js';
+
+/** Process-wide settings handlers may need, from the runner's configuration. */
+export interface HandlerSettings {
+  webhook: WebhookSettings;
+}
 
 export interface HandlerContext {
   executionId: number;
   jobId: number;
   attempt: number;
+  /** When this occurrence was due (ISO-8601). */
+  scheduledFor: string;
+  settings: HandlerSettings;
   /** Aborted when the execution times out, is cancelled, or the runner shuts down past its grace period. */
   signal: AbortSignal;
 }

@@ -2,9 +2,10 @@ import { echoHandler } from './echo.js';
 import type { Handler } from './handler.js';
 import { noopHandler } from './noop.js';
 import { sleepHandler } from './sleep.js';
+import { webhookHandler } from './webhook/webhook.js';
 
 /** Every job type the system knows. A new type is one file plus one line here. */
-const all: Handler[] = [noopHandler, echoHandler, sleepHandler];
+const all: Handler[] = [noopHandler, echoHandler, sleepHandler, webhookHandler];
 
 export const registry: ReadonlyMap<string, Handler> = new Map(all.map((h) => [h.type, h]));
 export const knownTypes: readonly string[] = [...registry.keys()].sort();

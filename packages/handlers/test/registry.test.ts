@@ -6,11 +6,15 @@ const ctx = (attempt: number, signal = new AbortController().signal) => ({
   jobId: 1,
   attempt,
   signal,
+  scheduledFor: new Date().toISOString(),
+  settings: {
+    webhook: { secret: undefined, blockPrivateTargets: true, connectTimeoutMs: 1_000, timeoutMs: 1_000 },
+  },
 });
 
 describe('registry', () => {
   test('knows the built-in types', () => {
-    expect(knownTypes).toEqual(expect.arrayContaining(['echo', 'noop', 'sleep']));
+    expect(knownTypes).toEqual(expect.arrayContaining(['echo', 'noop', 'sleep', 'webhook']));
   });
 
   test('an unknown type is refused naming the known types', () => {

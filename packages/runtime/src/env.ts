@@ -26,4 +26,11 @@ export const LogLevel = z
 /** `json` for machines, `pretty` for people; the default follows whether stdout is a terminal. */
 export const LogFormat = z.enum(['json', 'pretty']).optional();
 
+/** `true` / `false` (also 1/0, yes/no). */
+export const BooleanFlag = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
 export const PositiveInt = (def: number) => z.coerce.number().int().positive().default(def);

@@ -8,19 +8,26 @@ import { DeadLettersService } from './dead-letters-service.js';
 import { JobsService } from './jobs-service.js';
 import type { ReadySignal } from './ready-signal.js';
 import { RunnersService, type RunnerTimings } from './runners-service.js';
+import { TimersService } from './timers-service.js';
 
-export function createServices(
-  db: Db,
-  signal: ReadySignal,
-  clock: DbClock,
-  timings: RunnerTimings,
-  log: Logger,
-) {
+export interface ServiceDeps {
+  db: Db;
+  signal: ReadySignal;
+  clock: DbClock;
+  timings: RunnerTimings;
+  log: Logger;
+  /** Refuse webhook jobs and timers aimed at private addresses when that is known at creation. */
+  blockPrivateWebhookTargets: boolean;
+}
+
+export function createServices({ db, signal, clock, timings, log, blockPrivateWebhookTargets }: ServiceDeps) {
   const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
+  const jobs = new JobsService(db, signal, clock, blockPrivateWebhookTargets);
   return {
     db,
     claims,
-    jobs: new JobsService(db, signal, clock),
+    jobs,
+    timers: new TimersService(db, jobs),
     runners: new RunnersService(db, claims, signal, timings, () => clock.now()),
     completions: new CompletionsService(db, signal),
     deadLetters: new DeadLettersService(db, signal),

@@ -10,6 +10,7 @@ import type { JobRow } from '../queue/rows.js';
 import { READY_HORIZON_MS } from '../queue/timing.js';
 import { triggerJob } from '../queue/trigger-job.js';
 import type { DbClock } from './db-clock.js';
+import { refusedWebhookTarget } from './outbound-check.js';
 import type { ReadySignal } from './ready-signal.js';
 
 /** A runAt this far in the past is a mistake, not clock skew between client and server. */
@@ -20,26 +21,29 @@ export class JobsService {
     private readonly db: Db,
     private readonly signal: ReadySignal,
     private readonly clock: DbClock,
+    /** Refuse webhook jobs aimed at private, loopback or link-local addresses when that is known at creation. */
+    private readonly blockPrivateTargets = false,
   ) {}
 
   /**
    * Creates jobs (one request or a batch) in one statement. Jobs whose idempotency key exists come back as the
-   * existing job with `created: false`. `fieldPrefix` names batch items in errors (`jobs.3.payload.x`).
+   * existing job with `created: false`. `fieldName` names fields in errors the way the caller's body does
+   * (`jobs.3.payload.x` in a batch, `url` for a timer).
    */
   async create(
     bodies: CreateJobBody[],
-    opts: { headerKey?: string; fieldPrefix?: (i: number) => string } = {},
+    opts: { headerKey?: string; fieldName?: (field: string, i: number) => string } = {},
   ): Promise<{ job: JobRow; created: boolean }[]> {
-    const prefix = opts.fieldPrefix ?? (() => '');
+    const name = opts.fieldName ?? ((field: string) => field);
     const now = this.clock.now();
     const rows: NewJob[] = bodies.map((b, i) => {
       const checked = checkPayload(b.type, b.payload);
-      if (!checked.ok) throw badRequest(prefix(i) + checked.field, checked.message);
+      if (!checked.ok) throw badRequest(name(checked.field, i), checked.message);
       if (opts.headerKey && b.idempotencyKey && opts.headerKey !== b.idempotencyKey) {
-        throw badRequest(`${prefix(i)}idempotencyKey`, 'differs from the Idempotency-Key header');
+        throw badRequest(name('idempotencyKey', i), 'differs from the Idempotency-Key header');
       }
       if (b.runAt && Date.parse(b.runAt) < now - PAST_RUN_AT_TOLERANCE_MS) {
-        throw badRequest(`${prefix(i)}runAt`, 'is in the past');
+        throw badRequest(name('runAt', i), 'is in the past');
       }
       const backoff = { ...DEFAULT_BACKOFF, ...b.backoff };
       return {
@@ -57,6 +61,16 @@ export class JobsService {
         idempotency_key: opts.headerKey ?? b.idempotencyKey ?? null,
       };
     });
+
+    if (this.blockPrivateTargets) {
+      await Promise.all(
+        rows.map(async (r, i) => {
+          if (r.type !== 'webhook') return;
+          const refused = await refusedWebhookTarget((r.payload as { url: string }).url);
+          if (refused) throw badRequest(name('payload.url', i), `target refused: ${refused}`);
+        }),
+      );
+    }
 
     const inserted = await insertJobs(this.db, rows);
     this.signal.announce(

@@ -32,7 +32,9 @@ export const jobRoutes =
     );
 
     app.post('/jobs/batch', { schema: { body: CreateJobsBatchBody } }, async (req, reply) => {
-      const results = await s.jobs.create(req.body.jobs, { fieldPrefix: (i) => `jobs.${i}.` });
+      const results = await s.jobs.create(req.body.jobs, {
+        fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
+      });
       return reply.status(201).send({ jobs: results.map((r) => toJob(r.job)) });
     });
 

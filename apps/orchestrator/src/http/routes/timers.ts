@@ -1,0 +1,27 @@
+import { CreateTimerBody, IdempotencyKeyHeader, IdParams } from '@hourglass/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services/index.js';
+
+export const timerRoutes =
+  (s: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    /** `{hours, minutes, seconds, url}` → `201 {id, time_left}`: POST to `url` once, when the time is up. */
+    app.post(
+      '/timers',
+      {
+        schema: {
+          body: CreateTimerBody,
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
+        },
+      },
+      async (req, reply) => {
+        const { timer, created } = await s.timers.create(req.body, req.headers['idempotency-key']);
+        if (!created) void reply.header('idempotent-replayed', 'true');
+        return reply.status(created ? 201 : 200).send(timer);
+      },
+    );
+
+    /** `{id, time_left}` (whole seconds, 0 once due) plus status, fire_at, fired_at, attempts, last_error. */
+    app.get('/timers/:id', { schema: { params: IdParams } }, async (req) => s.timers.get(req.params.id));
+  };

@@ -1,0 +1,146 @@
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import { defineHandler } from '../handler.js';
+import { RefusedTargetError, refusedLiteral, safeLookup } from './outbound-policy.js';
+import { SIGNATURE_HEADER, sign } from './signature.js';
+
+export const USER_AGENT = 'hourglass-webhook/0.1 (+https://github.com/hourglass)';
+const MAX_RESPONSE_BYTES = 16 * 1024;
+const RESERVED = new Set([
+  'host',
+  'content-type',
+  'content-length',
+  'user-agent',
+  'idempotency-key',
+  SIGNATURE_HEADER,
+]);
+
+/** Extra request headers a client may set: `authorization` and custom `x-…` ones (not proxy headers). */
+export const WebhookHeaders = z
+  .record(
+    z
+      .string()
+      .toLowerCase()
+      .refine(
+        (h) => /^(authorization|x-[a-z0-9-]+)$/.test(h) && !h.startsWith('x-forwarded-') && !RESERVED.has(h),
+        {
+          message: 'only authorization and x-… headers may be set',
+        },
+      ),
+    z
+      .string()
+      .max(1000)
+      .regex(/^[^\r\n]*$/, 'must be one line'),
+  )
+  .refine((h) => Object.keys(h).length <= 10, { message: 'at most 10 headers' });
+
+export const WebhookUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+  .max(2048)
+  .refine((u) => u.trim() === u && u.length > 0, { message: 'must not be blank' });
+
+export const WebhookPayload = z.strictObject({
+  url: WebhookUrl,
+  payload: z.unknown().optional(),
+  headers: WebhookHeaders.optional(),
+});
+
+export interface WebhookSettings {
+  /** HMAC key for the signature header; without one the header is not sent. */
+  secret: string | undefined;
+  /** Refuse private, loopback and link-local targets (checked on the resolved address). */
+  blockPrivateTargets: boolean;
+  connectTimeoutMs: number;
+  /** Whole request, headers and (capped) body, unless the job's own timeout is shorter. */
+  timeoutMs: number;
+}
+
+const agents = new Map<boolean, Agent>();
+function agentFor(blockPrivate: boolean, connectTimeoutMs: number): Agent {
+  let agent = agents.get(blockPrivate);
+  if (!agent) {
+    agent = new Agent({
+      connect: { timeout: connectTimeoutMs, ...(blockPrivate ? { lookup: safeLookup } : {}) },
+      keepAliveTimeout: 4_000,
+    });
+    agents.set(blockPrivate, agent);
+  }
+  return agent;
+}
+
+export class WebhookError extends Error {}
+
+/**
+ * POSTs `{timerId, scheduledFor, firedAt, payload}` to the URL. 2xx is success; any other status, a timeout or
+ * a connection error fails the attempt (retried with the job's backoff). Redirects are not followed, and at
+ * most 16 KiB of the answer is read. `Idempotency-Key` is the same on every attempt of one timer, so a
+ * receiver can drop the duplicate that at-least-once delivery may bring.
+ */
+export const webhookHandler = defineHandler({
+  type: 'webhook',
+  payload: WebhookPayload,
+  run: async (p, ctx) => {
+    const settings = ctx.settings.webhook;
+    const url = new URL(p.url);
+    if (settings.blockPrivateTargets) {
+      const refused = refusedLiteral(url.hostname);
+      if (refused) throw new WebhookError(`target refused: ${refused}`);
+    }
+    const body = JSON.stringify({
+      timerId: ctx.jobId,
+      scheduledFor: ctx.scheduledFor,
+      firedAt: new Date().toISOString(),
+      payload: p.payload ?? null,
+    });
+    const headers: Record<string, string> = {
+      ...p.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'idempotency-key': `timer-${ctx.jobId}`,
+    };
+    if (settings.secret)
+      headers[SIGNATURE_HEADER] = sign(settings.secret, body, Math.floor(Date.now() / 1000));
+
+    const timeout = AbortSignal.timeout(settings.timeoutMs);
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        method: 'POST',
+        body,
+        headers,
+        dispatcher: agentFor(settings.blockPrivateTargets, settings.connectTimeoutMs),
+        signal: AbortSignal.any([ctx.signal, timeout]),
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+    } catch (err) {
+      if (timeout.aborted) throw new WebhookError(`no answer within ${settings.timeoutMs} ms`);
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof RefusedTargetError || err instanceof RefusedTargetError) {
+        throw new WebhookError(`target refused: ${((cause ?? err) as Error).message}`);
+      }
+      throw new WebhookError(`request failed: ${(err as Error).message}`);
+    }
+    const excerpt = await readCapped(res.body, MAX_RESPONSE_BYTES);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw new WebhookError(
+        `receiver answered ${res.statusCode}${excerpt ? `: ${excerpt.slice(0, 200)}` : ''}`,
+      );
+    }
+    return { status: res.statusCode };
+  },
+});
+
+/** Reads at most `limit` bytes of a body and discards the rest without buffering it. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
