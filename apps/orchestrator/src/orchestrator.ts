@@ -6,6 +6,7 @@ import { createDatabase } from './db/database.js';
 import { leaseReaper } from './loops/lease-reaper.js';
 import { promoter } from './loops/promoter.js';
 import { runnerLiveness } from './loops/runner-liveness.js';
+import { scheduler } from './loops/scheduler.js';
 import { DbClock } from './services/db-clock.js';
 import { createServices } from './services/index.js';
 import { ReadySignal } from './services/ready-signal.js';
@@ -41,6 +42,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   });
   const loops = [
     promoter(db, signal, log),
+    scheduler(db, signal, log),
     leaseReaper(db, signal, config.REAPER_INTERVAL_MS, log),
     runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
   ];

@@ -23,9 +23,18 @@ export type Backoff = z.infer<typeof Backoff>;
 
 const IDEMPOTENCY_KEY = z.string().min(1).max(200);
 
+export const JobKind = z.enum(['once', 'cron', 'interval']);
+export type JobKind = z.infer<typeof JobKind>;
+/** What a recurring job does with an occurrence due while the previous one still runs. */
+export const OverlapPolicy = z.enum(['skip', 'allow', 'queue']);
+/** What a recurring job does with occurrences missed while the system was down. */
+export const CatchUpPolicy = z.enum(['fire_once', 'fire_all', 'skip']);
+
+const TIMING_FIELDS = ['runAt', 'delayMs', 'scheduleExpression', 'intervalSeconds'] as const;
+
 /**
- * Body of `POST /jobs`. When to run is one of: nothing (now), `runAt` or `delayMs`; recurring kinds
- * (cron, interval) join this union of timing fields later without changing the rest.
+ * Body of `POST /jobs`. When to run is one of: nothing (now), `runAt` or `delayMs` (one-shot later),
+ * `scheduleExpression` (cron, 5 or 6 fields, in `timezone`) or `intervalSeconds` (from `startAt`, default now).
  */
 export const CreateJobBody = z
   .strictObject({
@@ -42,11 +51,42 @@ export const CreateJobBody = z
       .min(0)
       .max(366 * 86_400_000)
       .optional(),
+    scheduleExpression: z.string().trim().min(1).max(200).optional(),
+    /** IANA time zone the cron expression is read in. */
+    timezone: z.string().min(1).max(100).optional(),
+    intervalSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional(),
+    /** First occurrence of an interval job (default: now). */
+    startAt: Timestamp.optional(),
+    overlapPolicy: OverlapPolicy.optional(),
+    catchUpPolicy: CatchUpPolicy.optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
   })
-  .refine((b) => !(b.runAt !== undefined && b.delayMs !== undefined), {
-    message: 'give at most one of runAt and delayMs',
-    path: ['delayMs'],
+  .superRefine((b, ctx) => {
+    const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
+    if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [given[1]!],
+        message: `give one of ${TIMING_FIELDS.join(', ')}; got ${given.join(' and ')}`,
+      });
+    }
+    const recurring = b.scheduleExpression !== undefined || b.intervalSeconds !== undefined;
+    if (b.timezone !== undefined && b.scheduleExpression === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'only applies to a scheduleExpression' });
+    }
+    if (b.startAt !== undefined && b.intervalSeconds === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['startAt'], message: 'only applies to intervalSeconds' });
+    }
+    for (const f of ['overlapPolicy', 'catchUpPolicy'] as const) {
+      if (b[f] !== undefined && !recurring) {
+        ctx.addIssue({ code: 'custom', path: [f], message: 'only applies to recurring jobs' });
+      }
+    }
   });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 
@@ -65,9 +105,22 @@ export const ExecutionSummary = z.object({
   error: z.string().nullable(),
 });
 
+export const Schedule = z.object({
+  kind: JobKind,
+  scheduleExpression: z.string().nullable(),
+  timezone: z.string().nullable(),
+  intervalSeconds: z.number().int().nullable(),
+  overlapPolicy: OverlapPolicy,
+  catchUpPolicy: CatchUpPolicy,
+});
+
 export const Job = z.object({
   id: Id,
   type: z.string(),
+  kind: JobKind,
+  schedule: Schedule.nullable(),
+  /** Next occurrence of a recurring job (null when paused, cancelled, or one-shot). */
+  nextRunAt: Timestamp.nullable(),
   payload: z.unknown(),
   status: JobStatus,
   priority: z.number().int(),
@@ -84,12 +137,23 @@ export const Job = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
+  /** A recurring job's latest occurrence: run (CREATED), SKIPPED or QUEUED, and why. */
+  lastOccurrence: z
+    .object({
+      scheduledFor: Timestamp,
+      status: z.enum(['CREATED', 'SKIPPED', 'QUEUED']),
+      reason: z.string().nullable(),
+      executionId: Id.nullable(),
+    })
+    .optional(),
 });
 export type Job = z.infer<typeof Job>;
 
 export const ListJobsQuery = z.strictObject({
   status: JobStatus.optional(),
+  kind: JobKind.optional(),
   type: z.string().min(1).max(100).optional(),
   ...PageQuery,
 });
@@ -97,3 +161,24 @@ export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 
 export const JobList = Page(Job);
 export const JobsBatchReply = z.object({ jobs: z.array(Job) });
+
+/** Body of `PATCH /jobs/{id}`: a recurring job's new schedule or policies; the next occurrence is recomputed. */
+export const PatchJobBody = z
+  .strictObject({
+    scheduleExpression: z.string().trim().min(1).max(200).optional(),
+    timezone: z.string().min(1).max(100).optional(),
+    intervalSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional(),
+    overlapPolicy: OverlapPolicy.optional(),
+    catchUpPolicy: CatchUpPolicy.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', path: ['scheduleExpression'] })
+  .refine((b) => !(b.scheduleExpression !== undefined && b.intervalSeconds !== undefined), {
+    message: 'give one of scheduleExpression and intervalSeconds',
+    path: ['intervalSeconds'],
+  });
+export type PatchJobBody = z.infer<typeof PatchJobBody>;

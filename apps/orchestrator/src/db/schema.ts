@@ -22,6 +22,22 @@ export interface JobsTable {
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
   finished_at: Timestamp | null;
+  kind: Generated<string>;
+  schedule_expression: string | null;
+  timezone: string | null;
+  interval_seconds: number | null;
+  next_run_at: Timestamp | null;
+  overlap_policy: Generated<string>;
+  catch_up_policy: Generated<string>;
+}
+
+export interface OccurrencesTable {
+  job_id: number;
+  scheduled_for: Timestamp;
+  status: string;
+  reason: string | null;
+  execution_id: number | null;
+  created_at: DefaultedTimestamp;
 }
 
 export interface ExecutionsTable {
@@ -72,4 +88,5 @@ export interface Database {
   executions: ExecutionsTable;
   runners: RunnersTable;
   dead_letters: DeadLettersTable;
+  occurrences: OccurrencesTable;
 }

@@ -1,5 +1,6 @@
 import type { DeadLetter, Execution, Job, Runner } from '@hourglass/contracts';
 import type { ActiveExecutionRow } from '../queue/read-executions.js';
+import type { OccurrenceRow } from '../queue/read-jobs.js';
 import type { DeadLetterRow, ExecutionRow, JobRow, RunnerRow } from '../queue/rows.js';
 
 /** Rows (snake_case, Date) to the API's shapes (camelCase, ISO-8601 UTC strings). */
@@ -7,10 +8,27 @@ import type { DeadLetterRow, ExecutionRow, JobRow, RunnerRow } from '../queue/ro
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toJob(row: JobRow, lastExecution?: ExecutionRow | null): Job {
+export function toJob(
+  row: JobRow,
+  lastExecution?: ExecutionRow | null,
+  lastOccurrence?: OccurrenceRow | null,
+): Job {
   return {
     id: row.id,
     type: row.type,
+    kind: row.kind,
+    schedule:
+      row.kind === 'once'
+        ? null
+        : {
+            kind: row.kind,
+            scheduleExpression: row.schedule_expression,
+            timezone: row.timezone,
+            intervalSeconds: row.interval_seconds,
+            overlapPolicy: row.overlap_policy,
+            catchUpPolicy: row.catch_up_policy,
+          },
+    nextRunAt: isoOrNull(row.next_run_at),
     payload: row.payload,
     status: row.status as Job['status'],
     priority: row.priority,
@@ -27,6 +45,16 @@ export function toJob(row: JobRow, lastExecution?: ExecutionRow | null): Job {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     finishedAt: isoOrNull(row.finished_at),
+    ...(lastOccurrence
+      ? {
+          lastOccurrence: {
+            scheduledFor: iso(lastOccurrence.scheduled_for),
+            status: lastOccurrence.status as 'CREATED' | 'SKIPPED' | 'QUEUED',
+            reason: lastOccurrence.reason,
+            executionId: lastOccurrence.execution_id,
+          },
+        }
+      : {}),
     ...(lastExecution === undefined
       ? {}
       : {

@@ -12,7 +12,8 @@ export class IntervalLoop {
   constructor(
     readonly name: string,
     private readonly everyMs: number,
-    private readonly tick: () => Promise<void>,
+    /** May return how soon (ms) it wants to run again, if sooner than `everyMs`. */
+    private readonly tick: () => Promise<number | undefined | void>,
     private readonly log: Logger,
   ) {}
 
@@ -27,15 +28,19 @@ export class IntervalLoop {
     await this.current;
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.everyMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      let next: number | undefined;
       this.current = this.tick()
+        .then((wanted) => {
+          if (typeof wanted === 'number') next = Math.max(0, Math.min(wanted, this.everyMs));
+        })
         .catch((err) => this.log.warn({ err, loop: this.name }, 'background loop tick failed'))
         .finally(() => {
           this.current = undefined;
-          this.schedule();
+          this.schedule(next);
         });
-    }, this.everyMs);
+    }, delayMs);
   }
 }

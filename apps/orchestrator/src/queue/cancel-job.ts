@@ -23,7 +23,8 @@ export async function cancelJob(trx: Db, jobId: number): Promise<CancelResult> {
   if (job.status === 'SUCCEEDED' || job.status === 'FAILED') return { kind: 'finished', status: job.status };
   const alreadyCancelled = job.status === 'CANCELLED';
   await sql`
-    UPDATE jobs SET status = 'CANCELLED', updated_at = now(), finished_at = coalesce(finished_at, now())
+    UPDATE jobs SET status = 'CANCELLED', next_run_at = NULL, updated_at = now(),
+                    finished_at = coalesce(finished_at, now())
     WHERE id = ${jobId}
   `.execute(trx);
   await sql`

@@ -40,9 +40,17 @@ export async function completeExecutions(
       WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status
     ),
+    -- A one-shot job is done; a recurring one waits for its next occurrence (RUNNING while another still runs).
     succeeded_jobs AS (
-      UPDATE jobs SET status = 'SUCCEEDED', updated_at = now(), finished_at = now()
-      WHERE id IN (SELECT job_id FROM recorded WHERE status = 'SUCCEEDED') AND status IN ('RUNNING', 'SCHEDULED')
+      UPDATE jobs j
+      SET status = CASE
+            WHEN j.kind = 'once' THEN 'SUCCEEDED'
+            WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING'
+                           AND e.id NOT IN (SELECT id FROM recorded)) THEN 'RUNNING'
+            ELSE 'SCHEDULED' END,
+          finished_at = CASE WHEN j.kind = 'once' THEN now() ELSE j.finished_at END,
+          updated_at = now()
+      WHERE j.id IN (SELECT job_id FROM recorded WHERE status = 'SUCCEEDED') AND j.status IN ('RUNNING', 'SCHEDULED')
     )
     SELECT * FROM recorded
   `.execute(trx);

@@ -17,6 +17,12 @@ export interface NewJob {
   run_at: string | null;
   delay_ms: number;
   idempotency_key: string | null;
+  kind: 'once' | 'cron' | 'interval';
+  schedule_expression: string | null;
+  timezone: string | null;
+  interval_seconds: number | null;
+  overlap_policy: string;
+  catch_up_policy: string;
 }
 
 /**
@@ -29,14 +35,19 @@ export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs.map((j, ord) => ({ ...j, ord })))}::jsonb) AS x(
         type text, payload jsonb, priority int, max_attempts int, backoff_initial_ms int,
         backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
-        run_at timestamptz, delay_ms bigint, idempotency_key text, ord int)
+        run_at timestamptz, delay_ms bigint, idempotency_key text, kind text, schedule_expression text,
+        timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, ord int)
     ),
     new_jobs AS (
       INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
-                        backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key)
+                        backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key, kind,
+                        schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at)
       SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
-             coalesce(run_at, now() + delay_ms * interval '1 millisecond'), idempotency_key
+             coalesce(run_at, now() + delay_ms * interval '1 millisecond'), idempotency_key, kind,
+             schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
+             -- A recurring job's first occurrence is created by the scheduler when due, like every later one.
+             CASE WHEN kind <> 'once' THEN coalesce(run_at, now() + delay_ms * interval '1 millisecond') END
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING *
@@ -44,7 +55,7 @@ export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
     first_executions AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
       SELECT id, type, priority, 1, run_at <= now() + ${READY_HORIZON_MS} * interval '1 millisecond', run_at
-      FROM new_jobs
+      FROM new_jobs WHERE kind = 'once'
     )
     SELECT * FROM new_jobs ORDER BY id
   `.execute(db);

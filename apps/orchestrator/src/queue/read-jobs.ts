@@ -17,11 +17,12 @@ export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<
 
 export async function listJobs(
   db: Db,
-  f: { status?: string; type?: string; limit: number; cursor?: number },
+  f: { status?: string; type?: string; kind?: string; limit: number; cursor?: number },
 ): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(f.limit);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.type) q = q.where('type', '=', f.type);
+  if (f.kind) q = q.where('kind', '=', f.kind);
   if (f.cursor) q = q.where('id', '<', f.cursor);
   return (await q.execute()) as unknown as JobRow[];
 }
@@ -29,6 +30,25 @@ export async function listJobs(
 export async function lastExecutionOf(db: Db, jobId: number): Promise<ExecutionRow | undefined> {
   const { rows } = await sql<ExecutionRow>`
     SELECT * FROM executions WHERE job_id = ${jobId} ORDER BY id DESC LIMIT 1
+  `.execute(db);
+  return rows[0];
+}
+
+export interface OccurrenceRow {
+  scheduled_for: Date;
+  status: string;
+  reason: string | null;
+  execution_id: number | null;
+  execution_status: string | null;
+}
+
+/** A recurring job's latest occurrence and what became of it. */
+export async function lastOccurrenceOf(db: Db, jobId: number): Promise<OccurrenceRow | undefined> {
+  const { rows } = await sql<OccurrenceRow>`
+    SELECT o.scheduled_for, o.status, o.reason, o.execution_id, e.status AS execution_status
+    FROM occurrences o LEFT JOIN executions e ON e.id = o.execution_id
+    WHERE o.job_id = ${jobId}
+    ORDER BY o.scheduled_for DESC LIMIT 1
   `.execute(db);
   return rows[0];
 }

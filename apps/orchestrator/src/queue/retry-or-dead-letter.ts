@@ -15,7 +15,7 @@ export interface RetryRow {
  * - attempts left: the next attempt is inserted after exponential backoff,
  *   `min(initial × factor^(attempt−1), max)`, optionally jittered over [delay/2, delay]; the job goes back to
  *   SCHEDULED;
- * - none left: the job is FAILED and the last execution is dead-lettered.
+ * - none left: the last execution is dead-lettered, and a one-shot job is FAILED (a recurring one goes on).
  * A cancelled job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
  */
 export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promise<RetryRow[]> {
@@ -35,18 +35,24 @@ export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promis
       FROM failed WHERE attempt < max_attempts
       RETURNING job_id, id AS execution_id, scheduled_for, ready
     ),
-    rescheduled_jobs AS (
-      UPDATE jobs SET status = 'SCHEDULED', updated_at = now()
-      WHERE id IN (SELECT job_id FROM retries) AND status = 'RUNNING'
-    ),
+
     dead AS (
       INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error)
       SELECT job_id, id, job_type, attempt, error FROM failed WHERE attempt >= max_attempts
       RETURNING job_id
     ),
-    failed_jobs AS (
-      UPDATE jobs SET status = 'FAILED', updated_at = now(), finished_at = now()
-      WHERE id IN (SELECT job_id FROM dead)
+    -- One UPDATE per job (two CTEs updating one row would apply only one of them): a one-shot job out of
+    -- attempts is FAILED; otherwise the job waits (SCHEDULED) for its retry or, if recurring, its next
+    -- occurrence: a recurring job never ends FAILED, its exhausted occurrence is in the dead-letter queue.
+    job_updates AS (
+      UPDATE jobs j
+      SET status = CASE
+            WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN 'FAILED'
+            WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING') THEN 'RUNNING'
+            ELSE 'SCHEDULED' END,
+          finished_at = CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN now() ELSE j.finished_at END,
+          updated_at = now()
+      WHERE j.id IN (SELECT job_id FROM failed) AND j.status IN ('RUNNING', 'SCHEDULED')
     )
     SELECT * FROM retries
   `.execute(trx);

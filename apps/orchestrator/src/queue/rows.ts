@@ -17,6 +17,13 @@ export interface JobRow {
   created_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  kind: 'once' | 'cron' | 'interval';
+  schedule_expression: string | null;
+  timezone: string | null;
+  interval_seconds: number | null;
+  next_run_at: Date | null;
+  overlap_policy: 'skip' | 'allow' | 'queue';
+  catch_up_policy: 'fire_once' | 'fire_all' | 'skip';
 }
 
 export interface ExecutionRow {

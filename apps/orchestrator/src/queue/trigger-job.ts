@@ -11,15 +11,34 @@ export type TriggerResult =
 /**
  * Runs a job now. A job waiting for its (first or retry) attempt has that attempt moved to now, so triggering
  * never makes a one-shot job run twice; a finished job (SUCCEEDED or FAILED) gets a new occurrence, attempt 1,
- * and is SCHEDULED again. A RUNNING or CANCELLED job is refused.
+ * and is SCHEDULED again. A RUNNING or CANCELLED job is refused. A recurring job gets an extra occurrence now.
  */
 export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult> {
   await lockOpenExecutions(trx, jobId); // executions before jobs, as everywhere (see cancel-job.ts)
-  const { rows } = await sql<{ status: string; type: string; priority: number }>`
-    SELECT status, type, priority FROM jobs WHERE id = ${jobId} FOR UPDATE
+  const { rows } = await sql<{ status: string; type: string; priority: number; kind: string }>`
+    SELECT status, type, priority, kind FROM jobs WHERE id = ${jobId} FOR UPDATE
   `.execute(trx);
   const job = rows[0];
   if (!job) return { kind: 'not_found' };
+  if (job.kind !== 'once') {
+    // A recurring job: one extra occurrence now; the schedule and the job's status are unchanged.
+    if (job.status === 'CANCELLED') return { kind: 'refused', status: job.status };
+    const extra = await sql<ExecutionRow>`
+      WITH occ AS (
+        INSERT INTO occurrences (job_id, scheduled_for, status, reason)
+        VALUES (${jobId}, now(), 'CREATED', 'triggered by hand')
+        ON CONFLICT DO NOTHING
+      )
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
+      VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now())
+      RETURNING *
+    `.execute(trx);
+    const execution = extra.rows[0]!;
+    await sql`UPDATE occurrences SET execution_id = ${execution.id} WHERE job_id = ${jobId} AND scheduled_for = now()`.execute(
+      trx,
+    );
+    return { kind: 'triggered', execution, newOccurrence: true };
+  }
   if (job.status === 'RUNNING' || job.status === 'CANCELLED' || job.status === 'PAUSED') {
     return { kind: 'refused', status: job.status };
   }

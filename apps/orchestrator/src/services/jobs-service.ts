@@ -1,14 +1,28 @@
-import { type CreateJobBody, DEFAULT_BACKOFF, type ListJobsQuery } from '@hourglass/contracts';
+import {
+  type CreateJobBody,
+  DEFAULT_BACKOFF,
+  type ListJobsQuery,
+  type PatchJobBody,
+} from '@hourglass/contracts';
 import { checkPayload } from '@hourglass/handlers';
 import type { Db } from '../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../http/errors.js';
 import { cancelJob } from '../queue/cancel-job.js';
 import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
+import { type LifecycleResult, pauseJob, rescheduleJob, resumeJob } from '../queue/pause-resume-job.js';
 import { listJobExecutions } from '../queue/read-executions.js';
-import { findJob, findJobsByIdempotencyKey, lastExecutionOf, listJobs } from '../queue/read-jobs.js';
+import {
+  findJob,
+  findJobsByIdempotencyKey,
+  lastExecutionOf,
+  lastOccurrenceOf,
+  listJobs,
+} from '../queue/read-jobs.js';
 import type { JobRow } from '../queue/rows.js';
 import { READY_HORIZON_MS } from '../queue/timing.js';
 import { triggerJob } from '../queue/trigger-job.js';
+import { cronProblem, DEFAULT_TIMEZONE, nextOccurrence, type Schedule } from '../schedules/schedule.js';
+import { scheduleOf } from '../schedules/schedule-of.js';
 import type { DbClock } from './db-clock.js';
 import { refusedWebhookTarget } from './outbound-check.js';
 import type { ReadySignal } from './ready-signal.js';
@@ -42,11 +56,15 @@ export class JobsService {
       if (opts.headerKey && b.idempotencyKey && opts.headerKey !== b.idempotencyKey) {
         throw badRequest(name('idempotencyKey', i), 'differs from the Idempotency-Key header');
       }
-      if (b.runAt && Date.parse(b.runAt) < now - PAST_RUN_AT_TOLERANCE_MS) {
-        throw badRequest(name('runAt', i), 'is in the past');
+      for (const field of ['runAt', 'startAt'] as const) {
+        const at = b[field];
+        if (at && Date.parse(at) < now - PAST_RUN_AT_TOLERANCE_MS)
+          throw badRequest(name(field, i), 'is in the past');
       }
+      const timing = recurringTiming(b, now, (field, message) => badRequest(name(field, i), message));
       const backoff = { ...DEFAULT_BACKOFF, ...b.backoff };
       return {
+        ...timing,
         type: b.type,
         payload: checked.payload,
         priority: b.priority,
@@ -56,7 +74,7 @@ export class JobsService {
         backoff_max_ms: backoff.maxDelayMs,
         backoff_jitter: backoff.jitter,
         timeout_ms: b.timeoutMs ?? null,
-        run_at: b.runAt ?? null,
+        run_at: timing.run_at ?? b.runAt ?? null,
         delay_ms: b.delayMs ?? 0,
         idempotency_key: opts.headerKey ?? b.idempotencyKey ?? null,
       };
@@ -98,7 +116,11 @@ export class JobsService {
   async get(id: number) {
     const job = await findJob(this.db, id);
     if (!job) throw notFound('job', id);
-    return { job, lastExecution: (await lastExecutionOf(this.db, id)) ?? null };
+    const [lastExecution, lastOccurrence] = await Promise.all([
+      lastExecutionOf(this.db, id),
+      job.kind === 'once' ? undefined : lastOccurrenceOf(this.db, id),
+    ]);
+    return { job, lastExecution: lastExecution ?? null, lastOccurrence: lastOccurrence ?? null };
   }
 
   list(q: ListJobsQuery) {
@@ -123,6 +145,65 @@ export class JobsService {
     return result.execution;
   }
 
+  async pause(id: number) {
+    return this.lifecycle(id, (trx) => pauseJob(trx, id));
+  }
+
+  async resume(id: number) {
+    return this.lifecycle(id, (trx) =>
+      resumeJob(trx, id, (job, now) => nextOccurrence(scheduleOf(job), now)),
+    );
+  }
+
+  /** New schedule or policies for a recurring job; the next occurrence is recomputed from now. */
+  async reschedule(id: number, patch: PatchJobBody) {
+    return this.lifecycle(id, (trx) =>
+      rescheduleJob(trx, id, (job, now) => {
+        const kind = patch.scheduleExpression ? 'cron' : patch.intervalSeconds ? 'interval' : job.kind;
+        if (kind === 'once') throw badRequest('scheduleExpression', 'the job is not recurring');
+        const expression = kind === 'cron' ? (patch.scheduleExpression ?? job.schedule_expression) : null;
+        const timezone = kind === 'cron' ? (patch.timezone ?? job.timezone ?? DEFAULT_TIMEZONE) : null;
+        if (patch.timezone !== undefined && kind !== 'cron') {
+          throw badRequest('timezone', 'only applies to a scheduleExpression');
+        }
+        const interval = kind === 'interval' ? (patch.intervalSeconds ?? job.interval_seconds) : null;
+        if (kind === 'cron') {
+          const problem = cronProblem(expression!, timezone!);
+          if (problem) throw badRequest(problem.field, problem.message);
+        }
+        const schedule: Schedule =
+          kind === 'cron'
+            ? { kind, expression: expression!, timezone: timezone! }
+            : // A new interval counts from now: its first occurrence is one interval away.
+              {
+                kind: 'interval',
+                intervalSeconds: interval!,
+                anchor: new Date(now.getTime() + interval! * 1000),
+              };
+        const next = nextOccurrence(schedule, new Date(now.getTime() - 1));
+        return {
+          change: {
+            kind,
+            schedule_expression: expression,
+            timezone,
+            interval_seconds: interval,
+            overlap_policy: patch.overlapPolicy ?? job.overlap_policy,
+            catch_up_policy: patch.catchUpPolicy ?? job.catch_up_policy,
+          },
+          runAt: kind === 'interval' ? (schedule as { anchor: Date }).anchor : (next ?? now),
+          nextRunAt: next,
+        };
+      }),
+    );
+  }
+
+  private async lifecycle(id: number, change: (trx: Db) => Promise<LifecycleResult>) {
+    const result = await this.db.transaction().execute(change);
+    if (result.kind === 'not_found') throw notFound('job', id);
+    if (result.kind === 'refused') throw conflict('JOB_STATE', `job ${id}: ${result.reason}`);
+    return result.job;
+  }
+
   async cancel(id: number) {
     const result = await this.db.transaction().execute((trx) => cancelJob(trx, id));
     if (result.kind === 'not_found') throw notFound('job', id);
@@ -131,4 +212,50 @@ export class JobsService {
     }
     return (await findJob(this.db, id))!;
   }
+}
+
+/**
+ * The schedule columns of a new job. A recurring job's first occurrence (`run_at`, also its interval anchor) is
+ * the first cron time after now, or `startAt` (default now + one interval) for an interval job.
+ */
+function recurringTiming(
+  b: CreateJobBody,
+  now: number,
+  fail: (field: string, message: string) => Error,
+): Pick<
+  NewJob,
+  'kind' | 'schedule_expression' | 'timezone' | 'interval_seconds' | 'overlap_policy' | 'catch_up_policy'
+> & { run_at?: string } {
+  const policies = {
+    overlap_policy: b.overlapPolicy ?? 'skip',
+    catch_up_policy: b.catchUpPolicy ?? 'fire_once',
+  };
+  if (b.scheduleExpression !== undefined) {
+    const timezone = b.timezone ?? DEFAULT_TIMEZONE;
+    const problem = cronProblem(b.scheduleExpression, timezone);
+    if (problem) throw fail(problem.field, problem.message);
+    const schedule = { kind: 'cron', expression: b.scheduleExpression, timezone } as const;
+    const first = nextOccurrence(schedule, new Date(now));
+    if (!first) throw fail('scheduleExpression', 'never fires');
+    return {
+      kind: 'cron',
+      schedule_expression: b.scheduleExpression,
+      timezone,
+      interval_seconds: null,
+      run_at: first.toISOString(),
+      ...policies,
+    };
+  }
+  if (b.intervalSeconds !== undefined) {
+    const first = b.startAt ? Date.parse(b.startAt) : now + b.intervalSeconds * 1000;
+    return {
+      kind: 'interval',
+      schedule_expression: null,
+      timezone: null,
+      interval_seconds: b.intervalSeconds,
+      run_at: new Date(first).toISOString(),
+      ...policies,
+    };
+  }
+  return { kind: 'once', schedule_expression: null, timezone: null, interval_seconds: null, ...policies };
 }

@@ -5,6 +5,7 @@ import {
   IdempotencyKeyHeader,
   IdParams,
   ListJobsQuery,
+  PatchJobBody,
 } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -46,8 +47,8 @@ export const jobRoutes =
     });
 
     app.get('/jobs/:id', { schema: { params: IdParams } }, async (req) => {
-      const { job, lastExecution } = await s.jobs.get(req.params.id);
-      return toJob(job, lastExecution);
+      const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
+      return toJob(job, lastExecution, lastOccurrence);
     });
 
     app.get(
@@ -64,5 +65,20 @@ export const jobRoutes =
 
     app.post('/jobs/:id/cancel', { schema: { params: IdParams } }, async (req) => {
       return toJob(await s.jobs.cancel(req.params.id));
+    });
+
+    /** A recurring job stops making occurrences (pending ones are cancelled; a running one finishes). */
+    app.post('/jobs/:id/pause', { schema: { params: IdParams } }, async (req) => {
+      return toJob(await s.jobs.pause(req.params.id));
+    });
+
+    /** Back on schedule from the next occurrence after now: what fell during the pause is not run. */
+    app.post('/jobs/:id/resume', { schema: { params: IdParams } }, async (req) => {
+      return toJob(await s.jobs.resume(req.params.id));
+    });
+
+    /** Change a recurring job's expression, interval, time zone or policies; nextRunAt is recomputed. */
+    app.patch('/jobs/:id', { schema: { params: IdParams, body: PatchJobBody } }, async (req) => {
+      return toJob(await s.jobs.reschedule(req.params.id, req.body));
     });
   };
