@@ -12,56 +12,158 @@ export interface Reply<T> {
   body: T;
 }
 
+/** An orchestrator process of the cluster; `restart` brings it back on the same port, so runners find it. */
+export interface OrchestratorHandle {
+  name: string;
+  url: string;
+  port: number;
+  env: Record<string, string>;
+  process: ServiceProcess;
+}
+
+/** A runner process of the cluster, with the id it registered under and the orchestrator it talks to. */
+export interface RunnerHandle {
+  name: string;
+  id: string;
+  orchestratorUrl: string;
+  env: Record<string, string>;
+  process: ServiceProcess;
+}
+
 /**
- * One orchestrator process and any number of runner processes on a fresh database, talking over loopback:
- * the system as it runs for real. Every process it starts is stopped by `stop()`, which tests call from
- * afterAll/afterEach so that a failing test leaves nothing behind.
+ * Orchestrator processes (one, or several replicas on ONE database) and any number of runner processes on a
+ * fresh database, talking over loopback: the system as it runs for real. Runners are spread over the
+ * orchestrators. Processes can be killed with -9 and started again on the same database and ports. Every
+ * process it starts is stopped by `stop()`, which tests call from afterAll/afterEach so that a failing test
+ * leaves nothing behind.
  */
 export class Cluster {
   readonly processes: ServiceProcess[] = [];
+  readonly orchestrators: OrchestratorHandle[] = [];
+  readonly runners: RunnerHandle[] = [];
   /** Every output line of every process, for the failure report. */
   readonly logs: string[] = [];
+  /** The first orchestrator's base URL; requests go there unless told otherwise. */
   url = '';
   private database: FreshDatabase | undefined;
+  private orchestratorEnv: Record<string, string> = {};
 
-  /** Starts the orchestrator on a fresh database and a free port, and waits until it is ready. */
-  async start(orchestratorEnv: Record<string, string> = {}): Promise<void> {
+  /**
+   * Starts `orchestrators` (1 by default) orchestrator replicas on a fresh database, each on a free port, and
+   * waits until they are ready.
+   */
+  async start(orchestratorEnv: Record<string, string> = {}, opts: { orchestrators?: number } = {}) {
     this.database = await freshDatabase();
+    this.orchestratorEnv = orchestratorEnv;
+    await Promise.all(Array.from({ length: opts.orchestrators ?? 1 }, () => this.startOrchestrator()));
+  }
+
+  /** Adds an orchestrator replica on the cluster's database (env: the cluster's, then `env`). */
+  async startOrchestrator(env: Record<string, string> = {}): Promise<OrchestratorHandle> {
+    if (!this.database) throw new Error('start() the cluster first');
     const port = await pickFreePort();
-    this.url = `http://127.0.0.1:${port}`;
-    const orchestrator = this.spawn('orchestrator', 'orchestrator', {
-      DATABASE_URL: this.database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MIGRATE_ON_START: 'false', // the fresh database is a clone of the migrated template
-      ...orchestratorEnv,
-    });
+    const handle: OrchestratorHandle = {
+      name: `orchestrator-${this.orchestrators.length + 1}`,
+      url: `http://127.0.0.1:${port}`,
+      port,
+      env: {
+        DATABASE_URL: this.database.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MIGRATE_ON_START: 'false', // the fresh database is a clone of the migrated template
+        ...this.orchestratorEnv,
+        ...env,
+      },
+      process: undefined as unknown as ServiceProcess,
+    };
+    this.orchestrators.push(handle);
+    if (!this.url) this.url = handle.url;
+    await this.bootOrchestrator(handle);
+    return handle;
+  }
+
+  /** Starts `o` again (after a kill) on the same port and database; waits until it is ready. */
+  async restartOrchestrator(o: OrchestratorHandle): Promise<void> {
+    if (o.process.child.exitCode === null && o.process.child.signalCode === null) {
+      throw new Error(`${o.name} is still running`);
+    }
+    await this.bootOrchestrator(o);
+  }
+
+  /** kill -9 of every orchestrator (no shutdown code runs); resolves once they are gone. */
+  async killOrchestrators(): Promise<void> {
+    await Promise.all(this.orchestrators.map((o) => o.process.kill9()));
+  }
+
+  async restartOrchestrators(): Promise<void> {
+    await Promise.all(this.orchestrators.map((o) => this.restartOrchestrator(o)));
+  }
+
+  /** kill -9 of every runner; resolves once they are gone. */
+  async killRunners(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.process.kill9()));
+  }
+
+  /**
+   * Starts every runner again (after a kill) with its name, settings and orchestrator; each registers anew
+   * (a new id, as a restarted container would). Resolves once all have registered.
+   */
+  async restartRunners(): Promise<void> {
+    await Promise.all(
+      this.runners.map(async (r) => {
+        if (r.process.child.exitCode === null && r.process.child.signalCode === null) {
+          throw new Error(`runner ${r.name} is still running`);
+        }
+        const previous = r.id;
+        r.process = this.spawn('runner', r.name, r.env);
+        r.id = await this.registered(r, (id) => id !== previous);
+      }),
+    );
+  }
+
+  private async bootOrchestrator(o: OrchestratorHandle): Promise<void> {
+    o.process = this.spawn('orchestrator', o.name, o.env);
     await Promise.race([
-      waitForHttp(`${this.url}/readyz`, 30_000),
-      orchestrator.exited.then((code) => {
-        throw new Error(`orchestrator exited during start (${code})\n${this.tail()}`);
+      waitForHttp(`${o.url}/readyz`, 30_000),
+      o.process.exited.then((code) => {
+        throw new Error(`${o.name} exited during start (${code})\n${this.tail()}`);
       }),
     ]);
   }
 
-  /** Starts a runner named `name` against the orchestrator; resolves with its runner id once it registered. */
+  /**
+   * Starts a runner named `name`; resolves with its runner id once it registered. It talks to orchestrator
+   * `opts.orchestrator` (an index), by default to the next one in turn, so runners spread over the replicas.
+   */
   async startRunner(
     name: string,
     env: Record<string, string> = {},
-  ): Promise<{ process: ServiceProcess; id: string }> {
-    const runner = this.spawn('runner', name, {
-      ORCHESTRATOR_URL: this.url,
-      RUNNER_NAME: name,
-      LOG_LEVEL: 'debug',
-      ...env,
+    opts: { orchestrator?: number } = {},
+  ): Promise<RunnerHandle> {
+    const o = this.orchestrators[(opts.orchestrator ?? this.runners.length) % this.orchestrators.length];
+    if (!o) throw new Error('start() the cluster first');
+    const fullEnv = { ORCHESTRATOR_URL: o.url, RUNNER_NAME: name, LOG_LEVEL: 'debug', ...env };
+    const handle: RunnerHandle = {
+      name,
+      id: '',
+      orchestratorUrl: fullEnv.ORCHESTRATOR_URL,
+      env: fullEnv,
+      process: this.spawn('runner', name, fullEnv),
+    };
+    this.runners.push(handle);
+    handle.id = await this.registered(handle, () => true);
+    return handle;
+  }
+
+  /** Waits until runner `r` shows up in GET /runners under an id that `accept`s. */
+  private registered(r: RunnerHandle, accept: (id: string) => boolean): Promise<string> {
+    return this.until(`runner ${r.name} to register`, async () => {
+      if (r.process.child.exitCode !== null) {
+        throw new Error(`runner ${r.name} exited during start\n${this.tail()}`);
+      }
+      const { body } = await this.get<{ items: Runner[] }>('/runners?includeOffline=true', r.orchestratorUrl);
+      return body.items.find((x) => x.name === r.name && accept(x.id))?.id;
     });
-    const id = await this.until(`runner ${name} to register`, async () => {
-      if (runner.child.exitCode !== null)
-        throw new Error(`runner ${name} exited during start\n${this.tail()}`);
-      const { body } = await this.get<{ items: Runner[] }>('/runners?includeOffline=true');
-      return body.items.find((r) => r.name === name)?.id;
-    });
-    return { process: runner, id };
   }
 
   async stop(): Promise<void> {
@@ -73,19 +175,24 @@ export class Cluster {
     this.database = undefined;
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
-    const res = await fetch(`${this.url}${path}`, {
+  /** One JSON request to the first orchestrator, or to `via` (another replica's base URL). */
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    opts: { via?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
+    const res = await fetch(`${opts.via ?? this.url}${path}`, {
       method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
 
-  get<T>(path: string): Promise<Reply<T>> {
-    return this.request<T>('GET', path);
+  get<T>(path: string, via?: string): Promise<Reply<T>> {
+    return this.request<T>('GET', path, undefined, { via });
   }
 
   /** Creates jobs in one batch request; the reply keeps the order of `jobs`. */

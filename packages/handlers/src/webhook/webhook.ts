@@ -55,15 +55,17 @@ export interface WebhookSettings {
   timeoutMs: number;
 }
 
-const agents = new Map<boolean, Agent>();
+/** One connection pool per distinct policy and connect timeout (a runner has one; tests may use several). */
+const agents = new Map<string, Agent>();
 function agentFor(blockPrivate: boolean, connectTimeoutMs: number): Agent {
-  let agent = agents.get(blockPrivate);
+  const key = `${blockPrivate}:${connectTimeoutMs}`;
+  let agent = agents.get(key);
   if (!agent) {
     agent = new Agent({
       connect: { timeout: connectTimeoutMs, ...(blockPrivate ? { lookup: safeLookup } : {}) },
       keepAliveTimeout: 4_000,
     });
-    agents.set(blockPrivate, agent);
+    agents.set(key, agent);
   }
   return agent;
 }

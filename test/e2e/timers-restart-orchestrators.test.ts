@@ -1,0 +1,91 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { Cluster } from './cluster.js';
+import {
+  checkLateness,
+  createTimer,
+  expectEachDeliveredOnce,
+  mapLimit,
+  timersEnded,
+} from './timer-checks.js';
+
+/**
+ * Restarts of the orchestrators alone: both replicas are killed with -9 while the runners keep running (their
+ * long-polls, heartbeats and claims fail meanwhile). Timers that expire during the outage fire once the
+ * replicas are back on the same ports and database; timers due after the restart fire on time. Each exactly
+ * once, none early.
+ */
+
+const PATH = '/restart-orchestrators';
+const cluster = new Cluster();
+let receiver: WebhookReceiver;
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
+});
+afterAll(async () => {
+  await cluster.stop();
+  await receiver?.close();
+});
+
+beforeAll(async () => {
+  receiver = await WebhookReceiver.start();
+  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' }, { orchestrators: 2 });
+  const env = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false', LOG_LEVEL: 'info' };
+  await Promise.all(['runner-a', 'runner-b', 'runner-c'].map((name) => cluster.startRunner(name, env)));
+});
+
+test('with the runners still up, timers due during an orchestrator outage fire once when it ends', async () => {
+  const [o1, o2] = cluster.orchestrators.map((o) => o.url);
+  const url = `${receiver.url}${PATH}`;
+  const t0 = Date.now();
+  // Due during the outage (+2.5 s … +5 s, and 3 … 5 s from creation) and around the restart (+9 s … +11 s).
+  const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
+    'POST',
+    '/jobs/batch',
+    {
+      jobs: Array.from({ length: 60 }, (_, i) => ({
+        type: 'webhook',
+        payload: { url },
+        runAt: new Date(
+          t0 + (i < 40 ? 2_500 + Math.floor((i / 39) * 2_500) : 9_000 + (i - 40) * 100),
+        ).toISOString(),
+      })),
+    },
+    { via: o1 },
+  );
+  expect(status, JSON.stringify(body)).toBe(201);
+  const timers = await mapLimit(
+    Array.from({ length: 20 }, (_, i) => i),
+    8,
+    (i) => createTimer(cluster, { seconds: i < 12 ? 3 + (i % 3) : 10, url }, [o1, o2][i % 2]),
+  );
+  const ids = [...body.jobs.map((j) => j.id), ...timers.map((t) => t.id)];
+
+  await cluster.killOrchestrators();
+  expect(Date.now() - t0, 'the kill came before the first timer was due').toBeLessThan(2_400);
+  const runnersAlive = () => cluster.runners.every((r) => r.process.child.exitCode === null);
+
+  // Down until every outage timer (created by +2.4 s, due 5 s later at most) is past due.
+  await sleep(Math.max(0, t0 + 7_600 - Date.now()));
+  expect(receiver.at(PATH), 'nothing fires while no orchestrator is up').toEqual([]);
+  expect(runnersAlive(), 'the runners rode out the outage').toBe(true);
+
+  await cluster.restartOrchestrators();
+  const backAt = Date.now();
+  await receiver.waitFor(ids.length, PATH, 20_000);
+  const received = receiver.at(PATH).map((d) => d.receivedAt);
+  console.log(
+    `[timers-restart-orchestrators] orchestrators back at +${backAt - t0} ms; deliveries from +${Math.min(...received) - t0} to +${Math.max(...received) - t0} ms`,
+  );
+  await timersEnded(cluster, ids);
+  await sleep(500);
+
+  expect(runnersAlive()).toBe(true);
+  const read = await expectEachDeliveredOnce(cluster, receiver, ids, PATH);
+  checkLateness('timers-restart-orchestrators (outage timers late by it)', receiver.at(PATH), read, 20_000);
+  // The runners that were up all along did the work: no new runner registered.
+  const { body: runners } = await cluster.get<{ items: { id: string }[] }>('/runners?includeOffline=true');
+  expect(new Set(runners.items.map((r) => r.id))).toEqual(new Set(cluster.runners.map((r) => r.id)));
+});
