@@ -176,7 +176,7 @@ export class Runner {
         }
         this.log.warn({ err: (err as Error).message, retryInMs: errorDelay }, 'claim failed');
         await sleep(errorDelay);
-        errorDelay = Math.min(errorDelay * 2, 5_000);
+        errorDelay = Math.min(errorDelay * 2, 1_000);
       }
     }
   }

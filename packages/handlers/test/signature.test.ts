@@ -9,16 +9,18 @@ import { type Delivery, WebhookReceiver } from '../../../test/helpers/webhook-re
  * handler really sends over HTTP and refuse any tampering.
  */
 
-/** The README's five lines: split the header, MAC "<t>.<raw body>", compare in constant time, check freshness. */
+/** The README's lines: split the header, MAC "<t>.<raw body>", compare in constant time, check freshness. */
 function receiverVerifies(secret: string, rawBody: string, header: string, now = Date.now() / 1000) {
-  const { t, v1 } = Object.fromEntries(header.split(',').map((kv) => kv.split('=')));
-  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex');
-  return (
-    v1?.length === 64 &&
-    timingSafeEqual(Buffer.from(v1), Buffer.from(expected)) &&
-    Math.abs(now - Number(t)) <= 300
-  );
+  const { t, v1 = '' } = Object.fromEntries(header.split(',').map((kv) => kv.split('=')));
+  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();
+  const given = Buffer.from(v1, 'hex');
+  return given.length === 32 && timingSafeEqual(given, expected) && Math.abs(now - Number(t)) <= 300;
 }
+
+test('the recipe refuses a malformed signature without throwing', () => {
+  expect(receiverVerifies('s', '{}', `t=${Math.floor(Date.now() / 1000)},v1=${'é'.repeat(64)}`)).toBe(false);
+  expect(receiverVerifies('s', '{}', 't=1')).toBe(false);
+});
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const webhook = registry.get('webhook')!;
