@@ -7,6 +7,7 @@
  *   pnpm start [--orchestrators N] [--runners M]
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
@@ -28,6 +29,15 @@ const ORCHESTRATOR_STOP_MS = 15_000;
  */
 const DEV_BLOCK_PRIVATE = process.env.WEBHOOK_BLOCK_PRIVATE_TARGETS ?? 'false';
 const DEV_WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? 'hourglass-development-secret';
+/**
+ * Authentication stays on locally too (the product's default): without ADMIN_API_KEY a fresh admin key is made
+ * for this run (set here, before the supervised copy starts, so both share it), printed in the banner and given
+ * to the runners. AUTH_DISABLED=true turns it off, and the banner says so.
+ */
+const AUTH_OFF = process.env.AUTH_DISABLED === 'true';
+if (!AUTH_OFF && !process.env.ADMIN_API_KEY)
+  process.env.ADMIN_API_KEY = `dev-admin-${randomBytes(16).toString('hex')}`;
+const ADMIN_KEY = AUTH_OFF ? undefined : process.env.ADMIN_API_KEY;
 
 interface Options {
   orchestrators: number;
@@ -244,6 +254,8 @@ async function runStack(): Promise<void> {
         RUNNER_NAME: `runner-${i + 1}`,
         WEBHOOK_BLOCK_PRIVATE_TARGETS: DEV_BLOCK_PRIVATE,
         WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+        // Locally the runners use the admin key; in production give them a key with only the runner scope.
+        ...(ADMIN_KEY ? { API_KEY: ADMIN_KEY } : {}),
         // Each execution start is a debug line: worth seeing when watching a few jobs by hand.
         LOG_LEVEL: process.env.LOG_LEVEL || 'debug',
       });
@@ -309,13 +321,18 @@ async function waitUntil(
 function banner(urls: string[], database: DevDatabase, options: Options, color: boolean): string {
   const api = urls[0]!;
   const bold = (t: string) => paint(color, '1', t);
-  const json = "-H 'content-type: application/json'";
+  const auth = ADMIN_KEY ? ` -H 'authorization: Bearer ${ADMIN_KEY}'` : '';
+  const json = `-H 'content-type: application/json'${auth}`;
   return [
     '',
     bold('Hourglass is running'),
     `  API          ${bold(api)}${urls.length > 1 ? `  (all orchestrators: ${urls.join(', ')})` : ''}`,
     `  PostgreSQL   ${database.url}${database.source === 'embedded' ? '  (psql or pgAdmin)' : ''}`,
     `  Runners      ${options.runners}`,
+    ADMIN_KEY
+      ? `  Admin key    ${bold(ADMIN_KEY)}  (this run's; set ADMIN_API_KEY to choose one, AUTH_DISABLED=true to turn auth off)`
+      : '  Auth         OFF (AUTH_DISABLED=true): anyone who can reach the API can use it',
+    `  API docs     ${api}/docs`,
     '',
     '  Try:',
     '    # a job that succeeds at once',
@@ -324,10 +341,10 @@ function banner(urls: string[], database: DevDatabase, options: Options, color: 
     `    curl -s -X POST ${api}/jobs ${json} \\`,
     `      -d '{"type":"sleep","payload":{"durationMs":500,"failAttempts":99},"maxAttempts":3,"backoff":{"initialDelayMs":1000}}'`,
     "    # jobs, newest first; one job's attempts; the dead-letter queue; the runners",
-    `    curl -s '${api}/jobs?limit=10'`,
-    `    curl -s ${api}/jobs/1/executions`,
-    `    curl -s ${api}/dead-letters`,
-    `    curl -s ${api}/runners`,
+    `    curl -s${auth} '${api}/jobs?limit=10'`,
+    `    curl -s${auth} ${api}/jobs/1/executions`,
+    `    curl -s${auth} ${api}/dead-letters`,
+    `    curl -s${auth} ${api}/runners`,
     '',
     '  Stop: Ctrl-C (runners finish their work first; Ctrl-C twice to kill everything at once)',
     '',

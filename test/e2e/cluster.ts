@@ -71,6 +71,7 @@ export class Cluster {
         PORT: String(port),
         HOST: '127.0.0.1',
         MIGRATE_ON_START: 'false', // the fresh database is a clone of the migrated template
+        AUTH_DISABLED: 'true', // authentication has its own tests
         ...this.orchestratorEnv,
         ...env,
       },

@@ -18,7 +18,13 @@ export async function startTestOrchestrator(
   opts: { env?: Record<string, string>; database?: FreshDatabase; listen?: boolean } = {},
 ): Promise<TestOrchestrator> {
   const database = opts.database ?? (await freshDatabase());
-  const config = OrchestratorEnv.parse({ DATABASE_URL: database.url, PORT: '0', ...opts.env });
+  // Authentication is tested on its own (auth tests pass AUTH_DISABLED: 'false'); elsewhere it is off.
+  const config = OrchestratorEnv.parse({
+    DATABASE_URL: database.url,
+    PORT: '0',
+    AUTH_DISABLED: 'true',
+    ...opts.env,
+  });
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const orchestrator = await createOrchestrator(config, log);
   await orchestrator.start();

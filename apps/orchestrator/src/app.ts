@@ -1,6 +1,9 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type AuthOptions, authPlugin } from './auth/plugin.js';
 import { installErrorHandling } from './http/errors.js';
+import { registerOpenApi } from './http/openapi.js';
+import { apiKeyRoutes } from './http/routes/api-keys.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { executionRoutes } from './http/routes/executions.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -10,7 +13,7 @@ import { timerRoutes } from './http/routes/timers.js';
 import type { Services } from './services/index.js';
 
 /** The HTTP API as a Fastify instance: thin routes (validate, call a service, answer) over the services. */
-export function buildApp(services: Services, opts: FastifyServerOptions = {}) {
+export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts: FastifyServerOptions = {}) {
   const app = Fastify({
     // Long-polls hold a request for up to a minute; everything else is quick.
     requestTimeout: 90_000,
@@ -20,6 +23,9 @@ export function buildApp(services: Services, opts: FastifyServerOptions = {}) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  void app.register(authPlugin, { ...auth, db: services.db });
+  void app.register(registerOpenApi);
+  void app.register(apiKeyRoutes(services));
   void app.register(jobRoutes(services));
   void app.register(runnerRoutes(services));
   void app.register(executionRoutes(services));

@@ -10,6 +10,14 @@ export const OrchestratorEnv = z
     HOST: z.string().default('127.0.0.1'),
     /** Refuse webhook jobs and timers aimed at private, loopback or link-local addresses, when known at creation. */
     WEBHOOK_BLOCK_PRIVATE_TARGETS: BooleanFlag(true),
+    /** Authentication is on unless this is set to true (local development only). */
+    AUTH_DISABLED: BooleanFlag(false),
+    /** A bootstrap admin key (16+ characters), never stored: use it to create the real keys with POST /api-keys. */
+    ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Default requests per minute per key, by scope (a key may set its own). */
+    RATE_LIMIT_CLIENT_PER_MINUTE: PositiveInt(1_200),
+    RATE_LIMIT_RUNNER_PER_MINUTE: PositiveInt(60_000),
+    RATE_LIMIT_ADMIN_PER_MINUTE: PositiveInt(6_000),
     LOG_LEVEL: LogLevel,
     LOG_FORMAT: LogFormat,
     /** How long a claim holds an execution without a heartbeat. */

@@ -36,10 +36,22 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     blockPrivateWebhookTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
   });
   // Per-request access logs would be two lines per claim and per report; errors are still logged with the reqId.
-  const app = buildApp(services, {
-    loggerInstance: log,
-    logController: new LogController({ disableRequestLogging: true }),
-  });
+  const app = buildApp(
+    services,
+    {
+      enabled: !config.AUTH_DISABLED,
+      adminKey: config.ADMIN_API_KEY,
+      limits: {
+        client: config.RATE_LIMIT_CLIENT_PER_MINUTE,
+        runner: config.RATE_LIMIT_RUNNER_PER_MINUTE,
+        admin: config.RATE_LIMIT_ADMIN_PER_MINUTE,
+      },
+    },
+    {
+      loggerInstance: log,
+      logController: new LogController({ disableRequestLogging: true }),
+    },
+  );
   const loops = [
     promoter(db, signal, log),
     scheduler(db, signal, log),

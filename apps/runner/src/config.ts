@@ -7,6 +7,8 @@ export const RunnerEnv = z.object({
   ORCHESTRATOR_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('http://127.0.0.1:8080'),
+  /** The API key this runner authenticates with (a key with the runner scope); unset when auth is off. */
+  API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Executions run at once. */
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   RUNNER_NAME: z.string().min(1).max(200).default(`${hostname()}-${process.pid}`),

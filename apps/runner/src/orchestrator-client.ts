@@ -1,10 +1,11 @@
-import type {
-  CompleteBatchBody,
-  CompleteBatchReply,
-  HeartbeatReply,
-  NextJobReply,
-  RegisterRunnerBody,
-  RegisterRunnerReply,
+import {
+  type CompleteBatchBody,
+  type CompleteBatchReply,
+  type HeartbeatReply,
+  MAX_CLAIM_BATCH,
+  type NextJobReply,
+  type RegisterRunnerBody,
+  type RegisterRunnerReply,
 } from '@hourglass/contracts';
 import { Pool } from 'undici';
 
@@ -24,8 +25,10 @@ export class OrchestratorError extends Error {
  */
 export class OrchestratorClient {
   private readonly pool: Pool;
+  private readonly auth: Record<string, string>;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, apiKey?: string) {
+    this.auth = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
     // A long-poll holds a connection for up to a minute; heartbeats and reports need their own.
     this.pool = new Pool(baseUrl, { connections: 8, headersTimeout: 90_000, bodyTimeout: 90_000 });
   }
@@ -38,11 +41,14 @@ export class OrchestratorClient {
     return this.call<HeartbeatReply>('POST', `/runners/${runnerId}/heartbeat`, { running });
   }
 
-  /** Long-poll: resolves with claimed executions, or [] after `waitSeconds` with nothing due. */
+  /**
+   * Long-poll: resolves with claimed executions, or [] after `waitSeconds` with nothing due. Asks for at most
+   * MAX_CLAIM_BATCH, which the orchestrator enforces (RUNNER_CONCURRENCY may be larger).
+   */
   async nextJobs(runnerId: string, max: number, waitSeconds: number, signal?: AbortSignal) {
     const reply = await this.call<NextJobReply | undefined>(
       'POST',
-      `/runners/${runnerId}/next-job?max=${max}&wait=${waitSeconds}`,
+      `/runners/${runnerId}/next-job?max=${Math.min(max, MAX_CLAIM_BATCH)}&wait=${waitSeconds}`,
       undefined,
       signal,
     );
@@ -73,8 +79,8 @@ export class OrchestratorClient {
       path,
       signal,
       ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ? { headers: this.auth }
+        : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
     });
     if (res.statusCode === 204) {
       await res.body.dump();

@@ -37,7 +37,7 @@ export class Runner {
     private readonly config: RunnerConfig,
     private readonly log: Logger,
   ) {
-    this.client = new OrchestratorClient(config.ORCHESTRATOR_URL);
+    this.client = new OrchestratorClient(config.ORCHESTRATOR_URL, config.API_KEY);
     this.settings = {
       webhook: {
         secret: config.WEBHOOK_SECRET,

@@ -1,3 +1,4 @@
+export * from './api-keys.js';
 export * from './common.js';
 export * from './dead-letters.js';
 export * from './executions.js';

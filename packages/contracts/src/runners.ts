@@ -45,10 +45,13 @@ export const DeregisterBody = z.strictObject({
 });
 export type DeregisterBody = z.infer<typeof DeregisterBody>;
 
+/** Most executions one claim may ask for; a runner with more free slots asks for this many at a time. */
+export const MAX_CLAIM_BATCH = 1000;
+
 export const NextJobQuery = z.strictObject({
   /** Seconds to wait for work before answering 204. */
   wait: z.coerce.number().min(0).max(60).default(0),
-  max: z.coerce.number().int().min(1).max(1000).default(1),
+  max: z.coerce.number().int().min(1).max(MAX_CLAIM_BATCH).default(1),
 });
 export type NextJobQuery = z.infer<typeof NextJobQuery>;
 

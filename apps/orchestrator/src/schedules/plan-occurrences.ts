@@ -4,6 +4,8 @@ import { nextOccurrence, occurrencesBetween, type Schedule } from './schedule.js
 export const MISSED_AFTER_MS = 5_000;
 /** `fire_all` backfills at most this many missed occurrences per job; older ones are recorded as skipped. */
 export const MAX_BACKFILL = 100;
+/** One plan looks at this many due occurrences at most; a longer backlog is planned over several scheduler ticks. */
+const PLAN_LIMIT = 10_000;
 
 export type OccurrenceStatus = 'CREATED' | 'SKIPPED' | 'QUEUED';
 export interface PlannedOccurrence {
@@ -30,9 +32,19 @@ export interface PlanInput {
  * still busy, a new one is skipped (`skip`), queued behind it (`queue`), or run anyway (`allow`).
  */
 export function planOccurrences(p: PlanInput): { occurrences: PlannedOccurrence[]; nextRunAt: Date | null } {
-  const due = occurrencesBetween(p.schedule, p.nextRunAt, p.now, 10_000);
+  const due = occurrencesBetween(p.schedule, p.nextRunAt, p.now, PLAN_LIMIT);
   const last = due.at(-1);
   const nextRunAt = nextOccurrence(p.schedule, last ?? new Date(p.now.getTime()));
+  if (nextRunAt && nextRunAt <= p.now) {
+    // More due than one plan looks at (a long outage of a frequent schedule): these are the oldest of the
+    // backlog, older than anything a catch-up policy runs, so they are skipped and the rest is planned next.
+    // Running the latest of each slice instead made `fire_once` fire once per slice.
+    const reason =
+      p.catchUp === 'fire_all'
+        ? `beyond the backfill bound of ${MAX_BACKFILL} (catch-up: fire_all)`
+        : `missed while the system was down (catch-up: ${p.catchUp})`;
+    return { occurrences: due.map((t) => ({ scheduledFor: t, status: 'SKIPPED', reason })), nextRunAt };
+  }
   const missedBefore = p.now.getTime() - MISSED_AFTER_MS;
   const missed = due.filter((t) => t.getTime() < missedBefore);
   const onTime = due.filter((t) => t.getTime() >= missedBefore);

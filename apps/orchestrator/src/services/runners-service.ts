@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegisterRunnerBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../http/errors.js';
+import { runnerKeyId } from '../queue/api-keys.js';
 import { deregisterRunner } from '../queue/deregister-runner.js';
 import { drainRunner } from '../queue/drain-runner.js';
 import { heartbeatRunner } from '../queue/heartbeat-runner.js';
@@ -27,8 +28,18 @@ export class RunnersService {
     private readonly clockNow: () => number = Date.now,
   ) {}
 
-  async register(body: RegisterRunnerBody) {
-    const row = await registerRunner(this.db, { ...body, id: body.id ?? randomUUID() });
+  /**
+   * Registers a runner under the caller's key. Re-registering an existing id (a restart) is allowed to the key
+   * it was registered with, or an admin (`asAdmin`).
+   */
+  async register(body: RegisterRunnerBody, apiKeyId: number | null = null, asAdmin = true) {
+    if (body.id && !asAdmin) {
+      const owner = await runnerKeyId(this.db, body.id);
+      if (owner !== undefined && owner !== apiKeyId) {
+        throw new AppError(403, 'NOT_YOUR_RUNNER', `runner ${body.id} was registered with another key`);
+      }
+    }
+    const row = await registerRunner(this.db, { ...body, id: body.id ?? randomUUID(), apiKeyId });
     return {
       id: row.id,
       heartbeatIntervalMs: this.timings.heartbeatIntervalMs,

@@ -11,6 +11,7 @@ export const executionRoutes =
     app.get(
       '/executions/active',
       {
+        config: { auth: 'client' },
         schema: {
           querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
         },
@@ -18,7 +19,7 @@ export const executionRoutes =
       async (req) => ({ items: (await s.executions.active(req.query.limit)).map(toActiveExecution) }),
     );
 
-    app.get('/executions/:id', { schema: { params: IdParams } }, async (req) => {
+    app.get('/executions/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
       const row = await s.executions.get(req.params.id);
       if (!row) throw notFound('execution', req.params.id);
       return toExecution(row);
@@ -30,7 +31,7 @@ export const executionRoutes =
      */
     app.post(
       '/executions/:id/complete',
-      { schema: { params: IdParams, body: CompleteBody } },
+      { config: { auth: 'runner', runnerIdIn: 'body' }, schema: { params: IdParams, body: CompleteBody } },
       async (req) => {
         const [result] = await s.completions.complete(req.body.runnerId, [
           { executionId: req.params.id, outcome: req.body.outcome },
@@ -51,7 +52,11 @@ export const executionRoutes =
     );
 
     /** Many reports at once, as runners send them: a verdict per execution, never a 409 for the batch. */
-    app.post('/executions/complete', { schema: { body: CompleteBatchBody } }, async (req) => ({
-      results: await s.completions.complete(req.body.runnerId, req.body.results),
-    }));
+    app.post(
+      '/executions/complete',
+      { config: { auth: 'runner', runnerIdIn: 'body' }, schema: { body: CompleteBatchBody } },
+      async (req) => ({
+        results: await s.completions.complete(req.body.runnerId, req.body.results),
+      }),
+    );
   };

@@ -18,6 +18,7 @@ export const jobRoutes =
     app.post(
       '/jobs',
       {
+        config: { auth: 'client' },
         schema: {
           body: CreateJobBody,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
@@ -32,53 +33,73 @@ export const jobRoutes =
       },
     );
 
-    app.post('/jobs/batch', { schema: { body: CreateJobsBatchBody } }, async (req, reply) => {
-      const results = await s.jobs.create(req.body.jobs, {
-        fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
-      });
-      return reply.status(201).send({ jobs: results.map((r) => toJob(r.job)) });
-    });
+    app.post(
+      '/jobs/batch',
+      { config: { auth: 'client' }, schema: { body: CreateJobsBatchBody } },
+      async (req, reply) => {
+        const results = await s.jobs.create(req.body.jobs, {
+          fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
+        });
+        return reply.status(201).send({ jobs: results.map((r) => toJob(r.job)) });
+      },
+    );
 
-    app.get('/jobs', { schema: { querystring: ListJobsQuery } }, async (req) => {
+    app.get('/jobs', { config: { auth: 'client' }, schema: { querystring: ListJobsQuery } }, async (req) => {
       return page(
         (await s.jobs.list(req.query)).map((j) => toJob(j)),
         req.query.limit,
       );
     });
 
-    app.get('/jobs/:id', { schema: { params: IdParams } }, async (req) => {
+    app.get('/jobs/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
       const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
       return toJob(job, lastExecution, lastOccurrence);
     });
 
     app.get(
       '/jobs/:id/executions',
-      { schema: { params: IdParams, querystring: ExecutionListQuery } },
+      { config: { auth: 'client' }, schema: { params: IdParams, querystring: ExecutionListQuery } },
       async (req) => {
         return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
       },
     );
 
-    app.post('/jobs/:id/trigger', { schema: { params: IdParams } }, async (req, reply) => {
-      return reply.status(202).send(toExecution(await s.jobs.trigger(req.params.id)));
-    });
+    app.post(
+      '/jobs/:id/trigger',
+      { config: { auth: 'client' }, schema: { params: IdParams } },
+      async (req, reply) => {
+        return reply.status(202).send(toExecution(await s.jobs.trigger(req.params.id)));
+      },
+    );
 
-    app.post('/jobs/:id/cancel', { schema: { params: IdParams } }, async (req) => {
-      return toJob(await s.jobs.cancel(req.params.id));
-    });
+    app.post(
+      '/jobs/:id/cancel',
+      { config: { auth: 'client' }, schema: { params: IdParams } },
+      async (req) => {
+        return toJob(await s.jobs.cancel(req.params.id));
+      },
+    );
 
     /** A recurring job stops making occurrences (pending ones are cancelled; a running one finishes). */
-    app.post('/jobs/:id/pause', { schema: { params: IdParams } }, async (req) => {
+    app.post('/jobs/:id/pause', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
       return toJob(await s.jobs.pause(req.params.id));
     });
 
     /** Back on schedule from the next occurrence after now: what fell during the pause is not run. */
-    app.post('/jobs/:id/resume', { schema: { params: IdParams } }, async (req) => {
-      return toJob(await s.jobs.resume(req.params.id));
-    });
+    app.post(
+      '/jobs/:id/resume',
+      { config: { auth: 'client' }, schema: { params: IdParams } },
+      async (req) => {
+        return toJob(await s.jobs.resume(req.params.id));
+      },
+    );
 
     /** Change a recurring job's expression, interval, time zone or policies; nextRunAt is recomputed. */
-    app.patch('/jobs/:id', { schema: { params: IdParams, body: PatchJobBody } }, async (req) => {
-      return toJob(await s.jobs.reschedule(req.params.id, req.body));
-    });
+    app.patch(
+      '/jobs/:id',
+      { config: { auth: 'client' }, schema: { params: IdParams, body: PatchJobBody } },
+      async (req) => {
+        return toJob(await s.jobs.reschedule(req.params.id, req.body));
+      },
+    );
   };

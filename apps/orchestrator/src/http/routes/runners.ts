@@ -13,20 +13,32 @@ import { toRunner } from '../serializers.js';
 export const runnerRoutes =
   (s: Services): FastifyPluginAsyncZod =>
   async (app) => {
-    app.post('/runners/register', { schema: { body: RegisterRunnerBody } }, async (req, reply) => {
-      return reply.status(201).send(await s.runners.register(req.body));
-    });
+    app.post(
+      '/runners/register',
+      { config: { auth: 'runner' }, schema: { body: RegisterRunnerBody } },
+      async (req, reply) => {
+        const p = req.principal;
+        const runner = await s.runners.register(req.body, p?.keyId ?? null, !p || p.scopes.includes('admin'));
+        return reply.status(201).send(runner);
+      },
+    );
 
     // The body is optional; a request without one reaches validation as null, hence nullish() (optional() was a 400).
     app.post(
       '/runners/:id/heartbeat',
-      { schema: { params: RunnerIdParams, body: HeartbeatBody.nullish() } },
+      {
+        config: { auth: 'runner', runnerIdIn: 'params' },
+        schema: { params: RunnerIdParams, body: HeartbeatBody.nullish() },
+      },
       async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? []),
     );
 
     app.post(
       '/runners/:id/next-job',
-      { schema: { params: RunnerIdParams, querystring: NextJobQuery } },
+      {
+        config: { auth: 'runner', runnerIdIn: 'params' },
+        schema: { params: RunnerIdParams, querystring: NextJobQuery },
+      },
       async (req, reply) => {
         // Stop waiting (and claiming) as soon as the runner hangs up.
         // (The response's 'close' fires when the connection goes away before we answer; the request's own
@@ -51,20 +63,28 @@ export const runnerRoutes =
       },
     );
 
-    app.post('/runners/:id/drain', { schema: { params: RunnerIdParams } }, async (req, reply) => {
-      await s.runners.drain(req.params.id);
-      return reply.status(202).send({ id: req.params.id, status: 'DRAINING' });
-    });
+    app.post(
+      '/runners/:id/drain',
+      { config: { auth: 'admin' }, schema: { params: RunnerIdParams } },
+      async (req, reply) => {
+        await s.runners.drain(req.params.id);
+        return reply.status(202).send({ id: req.params.id, status: 'DRAINING' });
+      },
+    );
 
     app.delete(
       '/runners/:id',
-      { schema: { params: RunnerIdParams, body: DeregisterBody.nullish() } },
+      {
+        config: { auth: 'runner', runnerIdIn: 'params' },
+        schema: { params: RunnerIdParams, body: DeregisterBody.nullish() },
+      },
       async (req) => s.runners.deregister(req.params.id, req.body?.started),
     );
 
     app.get(
       '/runners',
       {
+        config: { auth: 'client' },
         schema: {
           querystring: z.strictObject({
             includeOffline: z

@@ -10,6 +10,7 @@ export const timerRoutes =
     app.post(
       '/timers',
       {
+        config: { auth: 'client' },
         schema: {
           body: CreateTimerBody,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
@@ -23,5 +24,7 @@ export const timerRoutes =
     );
 
     /** `{id, time_left}` (whole seconds, 0 once due) plus status, fire_at, fired_at, attempts, last_error. */
-    app.get('/timers/:id', { schema: { params: IdParams } }, async (req) => s.timers.get(req.params.id));
+    app.get('/timers/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) =>
+      s.timers.get(req.params.id),
+    );
   };
