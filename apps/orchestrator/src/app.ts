@@ -23,6 +23,12 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  // Every route as registered, so a test can check each one is documented in the OpenAPI document.
+  const routes: { method: string; url: string }[] = [];
+  app.decorate('registeredRoutes', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   void app.register(authPlugin, { ...auth, db: services.db });
   void app.register(registerOpenApi);
   void app.register(apiKeyRoutes(services));
@@ -36,3 +42,9 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registeredRoutes: { method: string; url: string }[];
+  }
+}

@@ -1,13 +1,15 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 
 /**
  * OpenAPI 3 generated from the zod schemas the routes validate with (so the document cannot drift from the
- * code), served at /openapi.json, with Swagger UI at /docs.
+ * code), served at /openapi.json, with Swagger UI at /docs. A plugin without encapsulation, so it sees every
+ * route registered after it.
  */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export const registerOpenApi = fp(async (app: FastifyInstance): Promise<void> => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -40,4 +42,4 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
-}
+});
