@@ -87,6 +87,14 @@ export const CreateJobBody = z
         ctx.addIssue({ code: 'custom', path: [f], message: 'only applies to recurring jobs' });
       }
     }
+  })
+  .meta({
+    examples: [
+      { type: 'echo', payload: { hello: 'world' } },
+      { type: 'sleep', payload: { durationMs: 500, failAttempts: 1 }, maxAttempts: 3, delayMs: 10000 },
+      { type: 'noop', scheduleExpression: '0 9 * * 1-5', timezone: 'Europe/Berlin', overlapPolicy: 'skip' },
+      { type: 'webhook', payload: { url: 'https://example.com/hook' }, intervalSeconds: 3600 },
+    ],
   });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 

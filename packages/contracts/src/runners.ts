@@ -3,14 +3,20 @@ import { Id, Timestamp } from './common.js';
 
 export const RunnerStatus = z.enum(['ONLINE', 'DRAINING', 'OFFLINE']);
 
-export const RegisterRunnerBody = z.strictObject({
-  /** A runner that restarts may send the id it had, to keep one row per runner in `GET /runners`. */
-  id: z.uuid().optional(),
-  name: z.string().min(1).max(200),
-  host: z.string().min(1).max(255),
-  types: z.array(z.string().min(1).max(100)).min(1).max(200),
-  capacity: z.number().int().min(1).max(10_000),
-});
+export const RegisterRunnerBody = z
+  .strictObject({
+    /** A runner that restarts may send the id it had, to keep one row per runner in `GET /runners`. */
+    id: z.uuid().optional(),
+    name: z.string().min(1).max(200),
+    host: z.string().min(1).max(255),
+    types: z.array(z.string().min(1).max(100)).min(1).max(200),
+    capacity: z.number().int().min(1).max(10_000),
+  })
+  .meta({
+    examples: [
+      { name: 'runner-1', host: 'worker-a', types: ['echo', 'noop', 'sleep', 'webhook'], capacity: 10 },
+    ],
+  });
 export type RegisterRunnerBody = z.infer<typeof RegisterRunnerBody>;
 
 export const RegisterRunnerReply = z.object({

@@ -31,6 +31,9 @@ export const CreateTimerBody = z
   .refine((b) => b.hours * 3600 + b.minutes * 60 + b.seconds <= MAX_TIMER_SECONDS, {
     message: 'the timer may run at most 366 days',
     path: ['hours'],
+  })
+  .meta({
+    examples: [{ hours: 4, minutes: 0, seconds: 1, url: 'https://example.com/hook', payload: { order: 42 } }],
   });
 export type CreateTimerBody = z.infer<typeof CreateTimerBody>;
 

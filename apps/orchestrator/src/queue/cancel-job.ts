@@ -31,6 +31,10 @@ export async function cancelJob(trx: Db, jobId: number): Promise<CancelResult> {
     UPDATE executions SET status = 'CANCELLED', finished_at = now(), error = 'job cancelled'
     WHERE job_id = ${jobId} AND status = 'PENDING'
   `.execute(trx);
+  // A recurring job's occurrences queued behind a running one (overlap `queue`) will never start now.
+  await sql`
+    UPDATE occurrences SET status = 'SKIPPED', reason = 'job cancelled' WHERE job_id = ${jobId} AND status = 'QUEUED'
+  `.execute(trx);
   const running = await sql<{ id: number }>`
     UPDATE executions SET cancel_requested = true
     WHERE job_id = ${jobId} AND status = 'RUNNING'

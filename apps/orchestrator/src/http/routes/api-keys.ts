@@ -1,8 +1,10 @@
-import { CreateApiKeyBody, IdParams } from '@hourglass/contracts';
+import { ApiKeyList, CreateApiKeyBody, CreatedApiKey, IdParams } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { newApiKey } from '../../auth/api-key.js';
 import { type ApiKeyRow, insertApiKey, listApiKeys, revokeApiKey } from '../../queue/api-keys.js';
 import type { Services } from '../../services/index.js';
+import { doc } from '../docs.js';
 import { notFound } from '../errors.js';
 
 const toApiKey = (r: ApiKeyRow) => ({
@@ -22,7 +24,15 @@ export const apiKeyRoutes =
   async (app) => {
     app.post(
       '/api-keys',
-      { config: { auth: 'admin' }, schema: { body: CreateApiKeyBody } },
+      {
+        config: { auth: 'admin' },
+        schema: {
+          ...doc('Keys', 'Create an API key (admin); its secret is in this answer only', {
+            201: CreatedApiKey,
+          }),
+          body: CreateApiKeyBody,
+        },
+      },
       async (req, reply) => {
         const { key, prefix, hash } = newApiKey();
         const row = await insertApiKey(s.db, {
@@ -36,17 +46,30 @@ export const apiKeyRoutes =
       },
     );
 
-    app.get('/api-keys', { config: { auth: 'admin' } }, async () => ({
-      items: (await listApiKeys(s.db)).map(toApiKey),
-    }));
+    app.get(
+      '/api-keys',
+      {
+        config: { auth: 'admin' },
+        schema: doc('Keys', 'List API keys (admin); secrets are never shown', { 200: ApiKeyList }),
+      },
+      async () => ({
+        items: (await listApiKeys(s.db)).map(toApiKey),
+      }),
+    );
 
     app.delete(
       '/api-keys/:id',
-      { config: { auth: 'admin' }, schema: { params: IdParams } },
+      {
+        config: { auth: 'admin' },
+        schema: {
+          ...doc('Keys', 'Revoke an API key (admin)', { 204: z.null().describe('Revoked') }),
+          params: IdParams,
+        },
+      },
       async (req, reply) => {
         if (!(await revokeApiKey(s.db, req.params.id))) throw notFound('active API key', req.params.id);
         app.keyResolver.forgetAll();
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
   };

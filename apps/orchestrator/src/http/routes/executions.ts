@@ -1,7 +1,15 @@
-import { CompleteBatchBody, CompleteBody, IdParams } from '@hourglass/contracts';
+import {
+  ActiveExecutions,
+  CompleteBatchBody,
+  CompleteBatchReply,
+  CompleteBody,
+  Execution,
+  IdParams,
+} from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import { doc } from '../docs.js';
 import { AppError, notFound } from '../errors.js';
 import { toActiveExecution, toExecution } from '../serializers.js';
 
@@ -13,17 +21,25 @@ export const executionRoutes =
       {
         config: { auth: 'client' },
         schema: {
+          ...doc('Executions', 'Running executions with their runners', { 200: ActiveExecutions }),
           querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
         },
       },
       async (req) => ({ items: (await s.executions.active(req.query.limit)).map(toActiveExecution) }),
     );
 
-    app.get('/executions/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
-      const row = await s.executions.get(req.params.id);
-      if (!row) throw notFound('execution', req.params.id);
-      return toExecution(row);
-    });
+    app.get(
+      '/executions/:id',
+      {
+        config: { auth: 'client' },
+        schema: { ...doc('Executions', 'One execution', { 200: Execution }), params: IdParams },
+      },
+      async (req) => {
+        const row = await s.executions.get(req.params.id);
+        if (!row) throw notFound('execution', req.params.id);
+        return toExecution(row);
+      },
+    );
 
     /**
      * One report. Answers the execution as recorded; the holder repeating its report gets the same 200, anyone
@@ -31,7 +47,14 @@ export const executionRoutes =
      */
     app.post(
       '/executions/:id/complete',
-      { config: { auth: 'runner', runnerIdIn: 'body' }, schema: { params: IdParams, body: CompleteBody } },
+      {
+        config: { auth: 'runner', runnerIdIn: 'body' },
+        schema: {
+          ...doc('Executions', 'Report an outcome (fenced, idempotent)', { 200: Execution }),
+          params: IdParams,
+          body: CompleteBody,
+        },
+      },
       async (req) => {
         const [result] = await s.completions.complete(req.body.runnerId, [
           { executionId: req.params.id, outcome: req.body.outcome },
@@ -54,7 +77,13 @@ export const executionRoutes =
     /** Many reports at once, as runners send them: a verdict per execution, never a 409 for the batch. */
     app.post(
       '/executions/complete',
-      { config: { auth: 'runner', runnerIdIn: 'body' }, schema: { body: CompleteBatchBody } },
+      {
+        config: { auth: 'runner', runnerIdIn: 'body' },
+        schema: {
+          ...doc('Executions', 'Report many outcomes at once', { 200: CompleteBatchReply }),
+          body: CompleteBatchBody,
+        },
+      },
       async (req) => ({
         results: await s.completions.complete(req.body.runnerId, req.body.results),
       }),

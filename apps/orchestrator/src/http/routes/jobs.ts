@@ -1,15 +1,21 @@
 import {
   CreateJobBody,
   CreateJobsBatchBody,
+  Execution,
+  ExecutionList,
   ExecutionListQuery,
   IdempotencyKeyHeader,
   IdParams,
+  Job,
+  JobList,
+  JobsBatchReply,
   ListJobsQuery,
   PatchJobBody,
 } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import { doc } from '../docs.js';
 import { page, toExecution, toJob } from '../serializers.js';
 
 export const jobRoutes =
@@ -20,6 +26,7 @@ export const jobRoutes =
       {
         config: { auth: 'client' },
         schema: {
+          ...doc('Jobs', 'Create a job (one-shot, delayed, cron or interval)', { 201: Job, 200: Job }),
           body: CreateJobBody,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
         },
@@ -35,7 +42,13 @@ export const jobRoutes =
 
     app.post(
       '/jobs/batch',
-      { config: { auth: 'client' }, schema: { body: CreateJobsBatchBody } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'Create up to 1,000 jobs in one statement', { 201: JobsBatchReply }),
+          body: CreateJobsBatchBody,
+        },
+      },
       async (req, reply) => {
         const results = await s.jobs.create(req.body.jobs, {
           fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
@@ -44,21 +57,48 @@ export const jobRoutes =
       },
     );
 
-    app.get('/jobs', { config: { auth: 'client' }, schema: { querystring: ListJobsQuery } }, async (req) => {
-      return page(
-        (await s.jobs.list(req.query)).map((j) => toJob(j)),
-        req.query.limit,
-      );
-    });
+    app.get(
+      '/jobs',
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'List jobs, newest first (filters: status, type, kind)', { 200: JobList }),
+          querystring: ListJobsQuery,
+        },
+      },
+      async (req) => {
+        return page(
+          (await s.jobs.list(req.query)).map((j) => toJob(j)),
+          req.query.limit,
+        );
+      },
+    );
 
-    app.get('/jobs/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
-      const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
-      return toJob(job, lastExecution, lastOccurrence);
-    });
+    app.get(
+      '/jobs/:id',
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'One job with its schedule, last occurrence and last execution', { 200: Job }),
+          params: IdParams,
+        },
+      },
+      async (req) => {
+        const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
+        return toJob(job, lastExecution, lastOccurrence);
+      },
+    );
 
     app.get(
       '/jobs/:id/executions',
-      { config: { auth: 'client' }, schema: { params: IdParams, querystring: ExecutionListQuery } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'The execution history of a job, newest first', { 200: ExecutionList }),
+          params: IdParams,
+          querystring: ExecutionListQuery,
+        },
+      },
       async (req) => {
         return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
       },
@@ -66,7 +106,13 @@ export const jobRoutes =
 
     app.post(
       '/jobs/:id/trigger',
-      { config: { auth: 'client' }, schema: { params: IdParams } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'Run now (an extra occurrence of a recurring job)', { 202: Execution }),
+          params: IdParams,
+        },
+      },
       async (req, reply) => {
         return reply.status(202).send(toExecution(await s.jobs.trigger(req.params.id)));
       },
@@ -74,21 +120,42 @@ export const jobRoutes =
 
     app.post(
       '/jobs/:id/cancel',
-      { config: { auth: 'client' }, schema: { params: IdParams } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'Cancel: no more runs; a running one is aborted through its runner', { 200: Job }),
+          params: IdParams,
+        },
+      },
       async (req) => {
         return toJob(await s.jobs.cancel(req.params.id));
       },
     );
 
     /** A recurring job stops making occurrences (pending ones are cancelled; a running one finishes). */
-    app.post('/jobs/:id/pause', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) => {
-      return toJob(await s.jobs.pause(req.params.id));
-    });
+    app.post(
+      '/jobs/:id/pause',
+      {
+        config: { auth: 'client' },
+        schema: { ...doc('Schedules', 'Pause a recurring job', { 200: Job }), params: IdParams },
+      },
+      async (req) => {
+        return toJob(await s.jobs.pause(req.params.id));
+      },
+    );
 
     /** Back on schedule from the next occurrence after now: what fell during the pause is not run. */
     app.post(
       '/jobs/:id/resume',
-      { config: { auth: 'client' }, schema: { params: IdParams } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Schedules', 'Resume a paused job from its next occurrence (no catch-up storm)', {
+            200: Job,
+          }),
+          params: IdParams,
+        },
+      },
       async (req) => {
         return toJob(await s.jobs.resume(req.params.id));
       },
@@ -97,7 +164,14 @@ export const jobRoutes =
     /** Change a recurring job's expression, interval, time zone or policies; nextRunAt is recomputed. */
     app.patch(
       '/jobs/:id',
-      { config: { auth: 'client' }, schema: { params: IdParams, body: PatchJobBody } },
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Schedules', 'Change the schedule or policies of a recurring job', { 200: Job }),
+          params: IdParams,
+          body: PatchJobBody,
+        },
+      },
       async (req) => {
         return toJob(await s.jobs.reschedule(req.params.id, req.body));
       },

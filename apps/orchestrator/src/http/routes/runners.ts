@@ -1,13 +1,18 @@
 import {
   DeregisterBody,
   HeartbeatBody,
+  HeartbeatReply,
   NextJobQuery,
+  NextJobReply,
   RegisterRunnerBody,
+  RegisterRunnerReply,
   RunnerIdParams,
+  RunnerList,
 } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import { doc } from '../docs.js';
 import { toRunner } from '../serializers.js';
 
 export const runnerRoutes =
@@ -15,7 +20,13 @@ export const runnerRoutes =
   async (app) => {
     app.post(
       '/runners/register',
-      { config: { auth: 'runner' }, schema: { body: RegisterRunnerBody } },
+      {
+        config: { auth: 'runner' },
+        schema: {
+          ...doc('Runners', 'Register a runner', { 201: RegisterRunnerReply }),
+          body: RegisterRunnerBody,
+        },
+      },
       async (req, reply) => {
         const p = req.principal;
         const runner = await s.runners.register(req.body, p?.keyId ?? null, !p || p.scopes.includes('admin'));
@@ -28,7 +39,13 @@ export const runnerRoutes =
       '/runners/:id/heartbeat',
       {
         config: { auth: 'runner', runnerIdIn: 'params' },
-        schema: { params: RunnerIdParams, body: HeartbeatBody.nullish() },
+        schema: {
+          ...doc('Runners', 'Heartbeat: renews every lease; answers what to cancel and whether to drain', {
+            200: HeartbeatReply,
+          }),
+          params: RunnerIdParams,
+          body: HeartbeatBody.nullish(),
+        },
       },
       async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? []),
     );
@@ -37,7 +54,14 @@ export const runnerRoutes =
       '/runners/:id/next-job',
       {
         config: { auth: 'runner', runnerIdIn: 'params' },
-        schema: { params: RunnerIdParams, querystring: NextJobQuery },
+        schema: {
+          ...doc('Runners', 'Long-poll claim of up to max due executions', {
+            200: NextJobReply,
+            204: z.null().describe('Nothing became due before the wait ended'),
+          }),
+          params: RunnerIdParams,
+          querystring: NextJobQuery,
+        },
       },
       async (req, reply) => {
         // Stop waiting (and claiming) as soon as the runner hangs up.
@@ -46,7 +70,7 @@ export const runnerRoutes =
         const gone = new AbortController();
         reply.raw.once('close', () => gone.abort());
         const rows = await s.runners.nextJobs(req.params.id, req.query.max, req.query.wait, gone.signal);
-        if (rows.length === 0) return reply.status(204).send();
+        if (rows.length === 0) return reply.status(204).send(null);
         return {
           executions: rows.map((r) => ({
             id: r.id,
@@ -65,7 +89,15 @@ export const runnerRoutes =
 
     app.post(
       '/runners/:id/drain',
-      { config: { auth: 'admin' }, schema: { params: RunnerIdParams } },
+      {
+        config: { auth: 'admin' },
+        schema: {
+          ...doc('Runners', 'Ask a runner to drain (admin)', {
+            202: z.object({ id: z.uuid(), status: z.literal('DRAINING') }),
+          }),
+          params: RunnerIdParams,
+        },
+      },
       async (req, reply) => {
         await s.runners.drain(req.params.id);
         return reply.status(202).send({ id: req.params.id, status: 'DRAINING' });
@@ -76,7 +108,13 @@ export const runnerRoutes =
       '/runners/:id',
       {
         config: { auth: 'runner', runnerIdIn: 'params' },
-        schema: { params: RunnerIdParams, body: DeregisterBody.nullish() },
+        schema: {
+          ...doc('Runners', 'Deregister (graceful shutdown)', {
+            200: z.object({ abandoned: z.array(z.number().int()), released: z.array(z.number().int()) }),
+          }),
+          params: RunnerIdParams,
+          body: DeregisterBody.nullish(),
+        },
       },
       async (req) => s.runners.deregister(req.params.id, req.body?.started),
     );
@@ -86,6 +124,7 @@ export const runnerRoutes =
       {
         config: { auth: 'client' },
         schema: {
+          ...doc('Runners', 'Runners with status and load', { 200: RunnerList }),
           querystring: z.strictObject({
             includeOffline: z
               .enum(['true', 'false'])

@@ -1,7 +1,8 @@
-import { CreateTimerBody, IdempotencyKeyHeader, IdParams } from '@hourglass/contracts';
+import { CreatedTimer, CreateTimerBody, IdempotencyKeyHeader, IdParams, Timer } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import { doc } from '../docs.js';
 
 export const timerRoutes =
   (s: Services): FastifyPluginAsyncZod =>
@@ -12,6 +13,10 @@ export const timerRoutes =
       {
         config: { auth: 'client' },
         schema: {
+          ...doc('Timers', 'Call a URL once after hours, minutes and seconds', {
+            201: CreatedTimer,
+            200: CreatedTimer,
+          }),
           body: CreateTimerBody,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeader.optional() }),
         },
@@ -24,7 +29,12 @@ export const timerRoutes =
     );
 
     /** `{id, time_left}` (whole seconds, 0 once due) plus status, fire_at, fired_at, attempts, last_error. */
-    app.get('/timers/:id', { config: { auth: 'client' }, schema: { params: IdParams } }, async (req) =>
-      s.timers.get(req.params.id),
+    app.get(
+      '/timers/:id',
+      {
+        config: { auth: 'client' },
+        schema: { ...doc('Timers', 'The countdown and status of a timer', { 200: Timer }), params: IdParams },
+      },
+      async (req) => s.timers.get(req.params.id),
     );
   };
