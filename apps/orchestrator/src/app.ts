@@ -1,4 +1,5 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type AuthOptions, authPlugin } from './auth/plugin.js';
 import { installErrorHandling } from './http/errors.js';
@@ -8,6 +9,7 @@ import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { executionRoutes } from './http/routes/executions.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 import { runnerRoutes } from './http/routes/runners.js';
 import { timerRoutes } from './http/routes/timers.js';
 import type { Services } from './services/index.js';
@@ -40,6 +42,7 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
   void app.register(deadLetterRoutes(services));
   void app.register(timerRoutes(services));
   void app.register(healthRoutes(services));
+  void app.register(fp(metricsRoutes(services)));
   return app;
 }
 

@@ -7,6 +7,7 @@ import { leaseReaper } from './loops/lease-reaper.js';
 import { promoter } from './loops/promoter.js';
 import { runnerLiveness } from './loops/runner-liveness.js';
 import { scheduler } from './loops/scheduler.js';
+import { createMetrics } from './metrics.js';
 import { DbClock } from './services/db-clock.js';
 import { createServices } from './services/index.js';
 import { ReadySignal } from './services/ready-signal.js';
@@ -23,8 +24,10 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const { db } = database;
   const clock = new DbClock(db);
   const signal = new ReadySignal(db, config.DATABASE_URL, clock, log, config.WAKE_SAFETY_NET_MS);
+  const metrics = createMetrics(db);
   const services = createServices({
     db,
+    metrics,
     signal,
     clock,
     timings: {
@@ -55,7 +58,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const loops = [
     promoter(db, signal, log),
     scheduler(db, signal, log),
-    leaseReaper(db, signal, config.REAPER_INTERVAL_MS, log),
+    leaseReaper(db, signal, config.REAPER_INTERVAL_MS, log, metrics),
     runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
   ];
   const clockSync = setInterval(() => void clock.sync().catch(() => {}), 60_000);

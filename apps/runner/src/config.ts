@@ -47,6 +47,9 @@ export const RunnerEnv = z.object({
   WEBHOOK_CONNECT_TIMEOUT_MS: PositiveInt(3_000),
   /** Whole webhook request, answer included. */
   WEBHOOK_TIMEOUT_MS: PositiveInt(10_000),
+  /** Port of the runner's own GET /metrics and /healthz; 0 (the default) serves none. */
+  RUNNER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  RUNNER_METRICS_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: LogLevel,
   LOG_FORMAT: LogFormat,
 });

@@ -1,8 +1,10 @@
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { HandlerSettings } from '@hourglass/handlers';
 import type { Logger } from '@hourglass/runtime';
 import type { RunnerConfig } from './config.js';
 import { execute, type Running } from './executor.js';
+import { createRunnerMetrics, serveMetrics } from './metrics.js';
 import { OrchestratorClient, OrchestratorError } from './orchestrator-client.js';
 import { Reporter } from './reporter.js';
 
@@ -18,6 +20,8 @@ export class Runner {
   readonly client: OrchestratorClient;
   private readonly reporter: Reporter;
   private readonly settings: HandlerSettings;
+  readonly metrics = createRunnerMetrics();
+  private metricsServer: Server | undefined;
   private readonly running = new Map<number, Running>();
   private id = '';
   private heartbeatMs = 10_000;
@@ -63,6 +67,13 @@ export class Runner {
   }
 
   async start(): Promise<void> {
+    if (this.config.RUNNER_METRICS_PORT > 0) {
+      this.metricsServer = await serveMetrics(
+        this.metrics,
+        this.config.RUNNER_METRICS_PORT,
+        this.config.RUNNER_METRICS_HOST,
+      );
+    }
     await this.register();
     this.scheduleHeartbeat();
     this.loops.push(this.claimLoop());
@@ -184,14 +195,20 @@ export class Runner {
   private start1(e: Parameters<typeof execute>[0]): void {
     const r = execute(e, this.config.HANDLER_TIMEOUT_MS, this.settings);
     this.running.set(e.id, r);
+    this.metrics.inFlight.set(this.running.size);
+    const stopTimer = this.metrics.handlerSeconds.startTimer({ type: e.type });
     this.log.debug(
       { executionId: e.id, jobId: e.jobId, type: e.type, attempt: e.attempt },
       'execution started',
     );
     void r.done.then((outcome) => {
       this.running.delete(e.id);
+      stopTimer();
+      this.metrics.inFlight.set(this.running.size);
+      this.metrics.handled.inc({ type: e.type, status: outcome.status });
       this.reporter.report(e.id, outcome);
       if (outcome.status !== 'SUCCEEDED') {
+        this.metrics.failures.inc({ type: e.type });
         this.log.info(
           {
             executionId: e.id,
@@ -239,6 +256,7 @@ export class Runner {
       );
     }
     await this.client.close();
+    this.metricsServer?.close();
     this.log.info({ runnerId: this.id }, 'stopped');
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
+import { type Metrics, recordFinished } from '../metrics.js';
 import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
 import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ReadySignal } from '../services/ready-signal.js';
@@ -8,7 +9,7 @@ import { IntervalLoop } from './interval-loop.js';
 const BATCH = 500;
 
 /** Expired lease → TIMED_OUT → retry or dead letter, in one transaction per batch. */
-export function leaseReaper(db: Db, signal: ReadySignal, everyMs: number, log: Logger) {
+export function leaseReaper(db: Db, signal: ReadySignal, everyMs: number, log: Logger, metrics: Metrics) {
   return new IntervalLoop(
     'lease-reaper',
     everyMs,
@@ -16,9 +17,19 @@ export function leaseReaper(db: Db, signal: ReadySignal, everyMs: number, log: L
       for (;;) {
         const { reaped, retries } = await db.transaction().execute(async (trx) => {
           const reaped = await reapExpiredLeases(trx, BATCH);
-          return { reaped, retries: await retryOrDeadLetter(trx, reaped) };
+          return {
+            reaped,
+            retries: await retryOrDeadLetter(
+              trx,
+              reaped.map((r) => r.id),
+            ),
+          };
         });
-        if (reaped.length > 0) log.warn({ executions: reaped }, 'leases expired: executions timed out');
+        if (reaped.length > 0) {
+          log.warn({ executions: reaped.map((r) => r.id) }, 'leases expired: executions timed out');
+          metrics.leaseExpiries.inc(reaped.length);
+          recordFinished(metrics, reaped);
+        }
         signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
         if (reaped.length < BATCH) return;
       }

@@ -13,6 +13,11 @@ export interface RecordedRow {
   id: number;
   job_id: number;
   status: string;
+  job_type: string;
+  created_at: Date;
+  claimed_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date;
 }
 
 /**
@@ -38,7 +43,7 @@ export async function completeExecutions(
           finished_at = now(), lease_expires_at = NULL
       FROM input i
       WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
-      RETURNING e.id, e.job_id, e.status
+      RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at
     ),
     -- A one-shot job is done; a recurring one waits for its next occurrence (RUNNING while another still runs).
     succeeded_jobs AS (

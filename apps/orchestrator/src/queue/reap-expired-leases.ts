@@ -4,10 +4,20 @@ import type { Db } from '../db/database.js';
 /**
  * Marks RUNNING executions whose lease has expired (runner crashed, partitioned or hung) as TIMED_OUT, a batch
  * at a time. SKIP LOCKED lets every orchestrator replica run the reaper at once without waiting on each other;
- * the status guard makes a row reaped once. Returns the ids, for retryOrDeadLetter in the same transaction.
+ * the status guard makes a row reaped once. Returns the rows, for retryOrDeadLetter in the same transaction.
  */
-export async function reapExpiredLeases(trx: Db, batch: number): Promise<number[]> {
-  const { rows } = await sql<{ id: number }>`
+export interface ReapedRow {
+  id: number;
+  job_type: string;
+  status: string;
+  created_at: Date;
+  claimed_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date;
+}
+
+export async function reapExpiredLeases(trx: Db, batch: number): Promise<ReapedRow[]> {
+  const { rows } = await sql<ReapedRow>`
     WITH expired AS (
       SELECT id FROM executions
       WHERE status = 'RUNNING' AND lease_expires_at < now()
@@ -19,7 +29,7 @@ export async function reapExpiredLeases(trx: Db, batch: number): Promise<number[
     SET status = 'TIMED_OUT', finished_at = now(), lease_expires_at = NULL,
         error = 'lease expired: runner ' || coalesce(e.runner_id::text, '?') || ' stopped heartbeating'
     FROM expired WHERE e.id = expired.id
-    RETURNING e.id
+    RETURNING e.id, e.job_type, e.status, e.created_at, e.claimed_at, e.started_at, e.finished_at
   `.execute(trx);
-  return rows.map((r) => r.id);
+  return rows;
 }

@@ -47,7 +47,7 @@ export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promis
     job_updates AS (
       UPDATE jobs j
       SET status = CASE
-            WHEN j.id IN (SELECT job_id FROM dead) THEN 'FAILED'
+            WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN 'FAILED'
             WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING') THEN 'RUNNING'
             ELSE 'SCHEDULED' END,
           finished_at = CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN now() ELSE j.finished_at END,

@@ -1,5 +1,6 @@
 import type { CompletionVerdict, ExecutionStatus, Outcome } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
+import { type Metrics, recordFinished } from '../metrics.js';
 import { type CompletionInput, completeExecutions, readPriorOutcomes } from '../queue/complete-executions.js';
 import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ReadySignal } from './ready-signal.js';
@@ -15,6 +16,7 @@ export class CompletionsService {
   constructor(
     private readonly db: Db,
     private readonly signal: ReadySignal,
+    private readonly metrics: Metrics,
   ) {}
 
   async complete(
@@ -45,6 +47,7 @@ export class CompletionsService {
       return { recorded, prior, retries };
     });
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+    recordFinished(this.metrics, recorded);
 
     const recordedIds = new Map(recorded.map((r) => [r.id, r.status]));
     const priorById = new Map(prior.map((p) => [p.id, p]));

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
+import type { Metrics } from '../metrics.js';
 import { findExecution, listActiveExecutions } from '../queue/read-executions.js';
 import { ClaimDispatcher } from './claim-dispatcher.js';
 import { CompletionsService } from './completions-service.js';
@@ -18,18 +19,28 @@ export interface ServiceDeps {
   log: Logger;
   /** Refuse webhook jobs and timers aimed at private addresses when that is known at creation. */
   blockPrivateWebhookTargets: boolean;
+  metrics: Metrics;
 }
 
-export function createServices({ db, signal, clock, timings, log, blockPrivateWebhookTargets }: ServiceDeps) {
+export function createServices({
+  db,
+  signal,
+  clock,
+  timings,
+  log,
+  blockPrivateWebhookTargets,
+  metrics,
+}: ServiceDeps) {
   const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
-  const jobs = new JobsService(db, signal, clock, blockPrivateWebhookTargets);
+  const jobs = new JobsService(db, signal, clock, blockPrivateWebhookTargets, metrics);
   return {
     db,
+    metrics,
     claims,
     jobs,
     timers: new TimersService(db, jobs),
     runners: new RunnersService(db, claims, signal, timings, () => clock.now()),
-    completions: new CompletionsService(db, signal),
+    completions: new CompletionsService(db, signal, metrics),
     deadLetters: new DeadLettersService(db, signal),
     executions: {
       get: (id: number) => findExecution(db, id),

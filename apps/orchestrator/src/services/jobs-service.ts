@@ -7,6 +7,7 @@ import {
 import { checkPayload } from '@hourglass/handlers';
 import type { Db } from '../db/database.js';
 import { AppError, badRequest, conflict, notFound } from '../http/errors.js';
+import type { Metrics } from '../metrics.js';
 import { cancelJob } from '../queue/cancel-job.js';
 import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
 import { type LifecycleResult, pauseJob, rescheduleJob, resumeJob } from '../queue/pause-resume-job.js';
@@ -37,6 +38,7 @@ export class JobsService {
     private readonly clock: DbClock,
     /** Refuse webhook jobs aimed at private, loopback or link-local addresses when that is known at creation. */
     private readonly blockPrivateTargets = false,
+    private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -91,6 +93,7 @@ export class JobsService {
     }
 
     const inserted = await insertJobs(this.db, rows);
+    for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
     this.signal.announce(
       inserted.filter((j) => j.run_at.getTime() <= now + READY_HORIZON_MS).map((j) => j.run_at.getTime()),
     );

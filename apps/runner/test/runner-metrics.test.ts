@@ -1,0 +1,55 @@
+import { pickFreePort } from '@hourglass/local-postgres';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import {
+  startTestOrchestrator,
+  stopTestOrchestrator,
+  type TestOrchestrator,
+} from '../../../test/helpers/orchestrator.js';
+import { loadConfig } from '../src/config.js';
+import { Runner } from '../src/runner.js';
+
+let o: TestOrchestrator;
+let runner: Runner;
+let port: number;
+beforeAll(async () => {
+  o = await startTestOrchestrator({ listen: true });
+  port = await pickFreePort();
+  runner = new Runner(
+    loadConfig({ ORCHESTRATOR_URL: o.url, RUNNER_METRICS_PORT: String(port), POLL_WAIT_SECONDS: '1' }),
+    pino({ level: 'silent' }),
+  );
+  await runner.start();
+});
+afterAll(async () => {
+  await runner.stop();
+  await stopTestOrchestrator(o);
+});
+
+test('a runner serves its own metrics: handled and failed executions, in flight', async () => {
+  await o.app.inject({
+    method: 'POST',
+    url: '/jobs/batch',
+    payload: {
+      jobs: [
+        { type: 'echo' },
+        { type: 'sleep', payload: { durationMs: 0, failAttempts: 5 }, maxAttempts: 1 },
+      ],
+    },
+  });
+  let text = '';
+  for (let i = 0; i < 50; i++) {
+    text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (
+      text.includes('type="sleep",status="FAILED"} 1') &&
+      text.includes('type="echo",status="SUCCEEDED"} 1')
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(text).toContain('hourglass_runner_executions_total{type="echo",status="SUCCEEDED"} 1');
+  expect(text).toContain('hourglass_runner_executions_total{type="sleep",status="FAILED"} 1');
+  expect(text).toContain('hourglass_runner_failures_total{type="sleep"} 1');
+  expect(text).toContain('hourglass_runner_in_flight 0');
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+});
