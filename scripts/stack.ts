@@ -250,7 +250,8 @@ async function runStack(): Promise<void> {
 
     for (let i = 0; i < options.runners; i++) {
       start('runner', `runner-${i + 1}`, {
-        ORCHESTRATOR_URL: urls[i % urls.length]!,
+        // Every replica, starting with a different one per runner: spread over them, failing over when one dies.
+        ORCHESTRATOR_URL: [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)].join(','),
         RUNNER_NAME: `runner-${i + 1}`,
         WEBHOOK_BLOCK_PRIVATE_TARGETS: DEV_BLOCK_PRIVATE,
         WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,

@@ -147,7 +147,8 @@ export class Cluster {
     const handle: RunnerHandle = {
       name,
       id: '',
-      orchestratorUrl: fullEnv.ORCHESTRATOR_URL,
+      // ORCHESTRATOR_URL may list several replicas (the runner fails over); GET /runners goes to the first.
+      orchestratorUrl: fullEnv.ORCHESTRATOR_URL.split(',')[0]!,
       env: fullEnv,
       process: this.spawn('runner', name, fullEnv),
     };

@@ -4,9 +4,20 @@ import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourgl
 import { z } from 'zod';
 
 export const RunnerEnv = z.object({
+  /**
+   * The orchestrator, or several replicas comma-separated: the runner talks to one and moves to the next when
+   * it cannot be reached (no load balancer needed in front of replicas).
+   */
   ORCHESTRATOR_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .default('http://127.0.0.1:8080'),
+    .string()
+    .default('http://127.0.0.1:8080')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be http(s) URLs, comma-separated' })).min(1)),
   /** The API key this runner authenticates with (a key with the runner scope); unset when auth is off. */
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Executions run at once. */

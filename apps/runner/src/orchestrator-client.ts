@@ -24,13 +24,17 @@ export class OrchestratorError extends Error {
  * types come from @hourglass/contracts, the package the orchestrator validates with.
  */
 export class OrchestratorClient {
-  private readonly pool: Pool;
+  private readonly pools: Pool[];
+  private current = 0;
   private readonly auth: Record<string, string>;
 
-  constructor(baseUrl: string, apiKey?: string) {
+  /** `baseUrls`: one orchestrator, or replicas to fail over between when one cannot be reached. */
+  constructor(baseUrls: string | string[], apiKey?: string) {
     this.auth = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
     // A long-poll holds a connection for up to a minute; heartbeats and reports need their own.
-    this.pool = new Pool(baseUrl, { connections: 8, headersTimeout: 90_000, bodyTimeout: 90_000 });
+    this.pools = [baseUrls]
+      .flat()
+      .map((url) => new Pool(url, { connections: 8, headersTimeout: 90_000, bodyTimeout: 90_000 }));
   }
 
   register(body: RegisterRunnerBody) {
@@ -64,8 +68,8 @@ export class OrchestratorClient {
     return this.call<unknown>('DELETE', `/runners/${runnerId}`, { started });
   }
 
-  close() {
-    return this.pool.close();
+  async close() {
+    await Promise.all(this.pools.map((p) => p.close()));
   }
 
   private async call<T>(
@@ -74,14 +78,23 @@ export class OrchestratorClient {
     body?: unknown,
     signal?: AbortSignal,
   ) {
-    const res = await this.pool.request({
-      method,
-      path,
-      signal,
-      ...(body === undefined
-        ? { headers: this.auth }
-        : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
-    });
+    const pool = this.pools[this.current]!;
+    let res: Awaited<ReturnType<Pool['request']>>;
+    try {
+      res = await pool.request({
+        method,
+        path,
+        signal,
+        ...(body === undefined
+          ? { headers: this.auth }
+          : { body: JSON.stringify(body), headers: { ...this.auth, 'content-type': 'application/json' } }),
+      });
+    } catch (err) {
+      // Unreachable (refused, reset, timed out): the next call goes to the next replica. The caller retries.
+      if (!signal?.aborted && this.pools[this.current] === pool)
+        this.current = (this.current + 1) % this.pools.length;
+      throw err;
+    }
     if (res.statusCode === 204) {
       await res.body.dump();
       return undefined as T;

@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 describe('runner config', () => {
   test('defaults: all known types, local orchestrator', () => {
     const c = loadConfig({});
-    expect(c.ORCHESTRATOR_URL).toBe('http://127.0.0.1:8080');
+    expect(c.ORCHESTRATOR_URL).toEqual(['http://127.0.0.1:8080']);
     expect(c.RUNNER_TYPES).toEqual(expect.arrayContaining(['echo', 'noop', 'sleep']));
   });
 
@@ -14,6 +14,14 @@ describe('runner config', () => {
     expect(() => loadConfig({ RUNNER_CONCURRENCY: '0' })).toThrow(/RUNNER_CONCURRENCY/);
     expect(() => loadConfig({ ORCHESTRATOR_URL: 'ftp://x' })).toThrow(/ORCHESTRATOR_URL/);
     expect(() => loadConfig({ RUNNER_TYPES: 'echo,bogus' })).toThrow(/RUNNER_TYPES/);
+  });
+
+  test('ORCHESTRATOR_URL may list several replicas', () => {
+    expect(loadConfig({ ORCHESTRATOR_URL: 'http://a:8080, http://b:8080' }).ORCHESTRATOR_URL).toEqual([
+      'http://a:8080',
+      'http://b:8080',
+    ]);
+    expect(() => loadConfig({ ORCHESTRATOR_URL: 'http://a:8080,ftp://b' })).toThrow(/ORCHESTRATOR_URL/);
   });
 
   test('RUNNER_TYPES narrows what the runner advertises', () => {
