@@ -63,7 +63,7 @@ test('the orchestrator reports not ready while PostgreSQL is down and recovers b
           body: JSON.stringify({ type: 'sleep', payload: { durationMs: 10 } }),
           signal: AbortSignal.timeout(6_000),
         });
-        if (res.status === 201) accepted.push((await res.json()).id);
+        if (res.status === 201) accepted.push(((await res.json()) as { id: number }).id);
         else {
           expect(res.status, await res.text()).toBeLessThan(600);
           refused++;
@@ -99,7 +99,10 @@ test('the orchestrator reports not ready while PostgreSQL is down and recovers b
   let unfinished = accepted;
   while (unfinished.length > 0 && Date.now() < deadline) {
     const statuses = await Promise.all(
-      unfinished.map(async (id) => [id, (await (await fetch(`${api}/jobs/${id}`)).json()).status] as const),
+      unfinished.map(
+        async (id) =>
+          [id, ((await (await fetch(`${api}/jobs/${id}`)).json()) as { status: string }).status] as const,
+      ),
     );
     unfinished = statuses.filter(([, s]) => s !== 'SUCCEEDED').map(([id]) => id);
     if (unfinished.length) await sleep(250);

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/database.js';
+import type { FinishedExecutionRow } from './queue/rows.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -92,17 +93,7 @@ export function createMetrics(db: Db) {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Records finished executions (from completions, the reaper and deregistration). */
-export function recordFinished(
-  m: Metrics,
-  rows: {
-    job_type: string;
-    status: string;
-    created_at: Date;
-    claimed_at: Date | null;
-    started_at: Date | null;
-    finished_at: Date;
-  }[],
-): void {
+export function recordFinished(m: Metrics, rows: FinishedExecutionRow[]): void {
   for (const r of rows) {
     m.executionsFinished.inc({ type: r.job_type, status: r.status });
     m.createToFinish.observe(

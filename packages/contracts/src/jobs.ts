@@ -30,6 +30,21 @@ export const OverlapPolicy = z.enum(['skip', 'allow', 'queue']);
 /** What a recurring job does with occurrences missed while the system was down. */
 export const CatchUpPolicy = z.enum(['fire_once', 'fire_all', 'skip']);
 
+/** The fields that make a job recurring, shared by create and PATCH. */
+const SCHEDULE_FIELDS = {
+  scheduleExpression: z.string().trim().min(1).max(200).optional(),
+  /** IANA time zone the cron expression is read in. */
+  timezone: z.string().min(1).max(100).optional(),
+  intervalSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(366 * 86_400)
+    .optional(),
+  overlapPolicy: OverlapPolicy.optional(),
+  catchUpPolicy: CatchUpPolicy.optional(),
+};
+
 const TIMING_FIELDS = ['runAt', 'delayMs', 'scheduleExpression', 'intervalSeconds'] as const;
 
 /**
@@ -51,19 +66,9 @@ export const CreateJobBody = z
       .min(0)
       .max(366 * 86_400_000)
       .optional(),
-    scheduleExpression: z.string().trim().min(1).max(200).optional(),
-    /** IANA time zone the cron expression is read in. */
-    timezone: z.string().min(1).max(100).optional(),
-    intervalSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(366 * 86_400)
-      .optional(),
+    ...SCHEDULE_FIELDS,
     /** First occurrence of an interval job (default: now). */
     startAt: Timestamp.optional(),
-    overlapPolicy: OverlapPolicy.optional(),
-    catchUpPolicy: CatchUpPolicy.optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
   })
   .superRefine((b, ctx) => {
@@ -172,18 +177,7 @@ export const JobsBatchReply = z.object({ jobs: z.array(Job) });
 
 /** Body of `PATCH /jobs/{id}`: a recurring job's new schedule or policies; the next occurrence is recomputed. */
 export const PatchJobBody = z
-  .strictObject({
-    scheduleExpression: z.string().trim().min(1).max(200).optional(),
-    timezone: z.string().min(1).max(100).optional(),
-    intervalSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(366 * 86_400)
-      .optional(),
-    overlapPolicy: OverlapPolicy.optional(),
-    catchUpPolicy: CatchUpPolicy.optional(),
-  })
+  .strictObject(SCHEDULE_FIELDS)
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', path: ['scheduleExpression'] })
   .refine((b) => !(b.scheduleExpression !== undefined && b.intervalSeconds !== undefined), {
     message: 'give one of scheduleExpression and intervalSeconds',

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { FinishedExecutionRow } from './rows.js';
 
 export interface CompletionInput {
   id: number;
@@ -9,15 +10,8 @@ export interface CompletionInput {
   started_at: string | null;
 }
 
-export interface RecordedRow {
-  id: number;
+export interface RecordedRow extends FinishedExecutionRow {
   job_id: number;
-  status: string;
-  job_type: string;
-  created_at: Date;
-  claimed_at: Date | null;
-  started_at: Date | null;
-  finished_at: Date;
 }
 
 /**

@@ -1,23 +1,15 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { FinishedExecutionRow } from './rows.js';
 
 /**
  * Marks RUNNING executions whose lease has expired (runner crashed, partitioned or hung) as TIMED_OUT, a batch
  * at a time. SKIP LOCKED lets every orchestrator replica run the reaper at once without waiting on each other;
  * the status guard makes a row reaped once. Returns the rows, for retryOrDeadLetter in the same transaction.
  */
-export interface ReapedRow {
-  id: number;
-  job_type: string;
-  status: string;
-  created_at: Date;
-  claimed_at: Date | null;
-  started_at: Date | null;
-  finished_at: Date;
-}
 
-export async function reapExpiredLeases(trx: Db, batch: number): Promise<ReapedRow[]> {
-  const { rows } = await sql<ReapedRow>`
+export async function reapExpiredLeases(trx: Db, batch: number): Promise<FinishedExecutionRow[]> {
+  const { rows } = await sql<FinishedExecutionRow>`
     WITH expired AS (
       SELECT id FROM executions
       WHERE status = 'RUNNING' AND lease_expires_at < now()

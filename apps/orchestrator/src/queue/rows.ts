@@ -68,3 +68,14 @@ export interface DeadLetterRow {
   requeued_at: Date | null;
   requeue_execution_id: number | null;
 }
+
+/** What the queue returns about executions it just finished (for metrics). */
+export interface FinishedExecutionRow {
+  id: number;
+  job_type: string;
+  status: string;
+  created_at: Date;
+  claimed_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date;
+}
