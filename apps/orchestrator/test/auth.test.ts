@@ -14,7 +14,12 @@ let runnerA: string;
 let runnerB: string;
 
 const call = (method: 'GET' | 'POST' | 'DELETE', url: string, key?: string, payload?: unknown) =>
-  o.app.inject({ method, url, payload: payload as object, headers: key ? { authorization: `Bearer ${key}` } : {} });
+  o.app.inject({
+    method,
+    url,
+    payload: payload as object,
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+  });
 
 async function createKey(scopes: string[], extra: Record<string, unknown> = {}) {
   const res = await call('POST', '/api-keys', ADMIN, { name: scopes.join('+'), scopes, ...extra });
@@ -34,7 +39,11 @@ afterAll(() => stopTestOrchestrator(o));
 
 describe('authentication', () => {
   test('no key, a malformed header or an unknown key is a 401 problem', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer hg_000000000000_nope' }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer hg_000000000000_nope' },
+    ]) {
       const res = await o.app.inject({ method: 'GET', url: '/jobs', headers });
       expect(res.statusCode).toBe(401);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -44,7 +53,9 @@ describe('authentication', () => {
 
   test('the key works in Authorization: Bearer and in X-API-Key', async () => {
     expect((await call('GET', '/jobs', client)).statusCode).toBe(200);
-    expect((await o.app.inject({ method: 'GET', url: '/jobs', headers: { 'x-api-key': client } })).statusCode).toBe(200);
+    expect(
+      (await o.app.inject({ method: 'GET', url: '/jobs', headers: { 'x-api-key': client } })).statusCode,
+    ).toBe(200);
   });
 
   test('keys are stored only as hashes, and the secret is shown once', async () => {
@@ -88,10 +99,21 @@ describe('scopes', () => {
 
   test('a client key cannot register, claim or complete work', async () => {
     expect(
-      (await call('POST', '/runners/register', client, { name: 'x', host: 'h', types: ['noop'], capacity: 1 }))
-        .statusCode,
+      (
+        await call('POST', '/runners/register', client, {
+          name: 'x',
+          host: 'h',
+          types: ['noop'],
+          capacity: 1,
+        })
+      ).statusCode,
     ).toBe(403);
-    const reg = await call('POST', '/runners/register', runnerA, { name: 'a', host: 'h', types: ['noop'], capacity: 1 });
+    const reg = await call('POST', '/runners/register', runnerA, {
+      name: 'a',
+      host: 'h',
+      types: ['noop'],
+      capacity: 1,
+    });
     const id = reg.json().id;
     expect((await call('POST', `/runners/${id}/next-job`, client)).statusCode).toBe(403);
     expect((await call('POST', `/runners/${id}/heartbeat`, client, {})).statusCode).toBe(403);
@@ -103,7 +125,12 @@ describe('scopes', () => {
   });
 
   test('a runner may only heartbeat, claim and complete as itself', async () => {
-    const reg = await call('POST', '/runners/register', runnerA, { name: 'a', host: 'h', types: ['noop'], capacity: 2 });
+    const reg = await call('POST', '/runners/register', runnerA, {
+      name: 'a',
+      host: 'h',
+      types: ['noop'],
+      capacity: 2,
+    });
     const id = reg.json().id;
     await call('POST', '/jobs', client, { type: 'noop' });
     const claimed = await call('POST', `/runners/${id}/next-job?max=1&wait=1`, runnerA);
@@ -121,8 +148,15 @@ describe('scopes', () => {
     expect((await call('GET', `/executions/${execution.id}`, client)).json().status).toBe('RUNNING');
     // Nor take over its id by registering again.
     expect(
-      (await call('POST', '/runners/register', runnerB, { id, name: 'b', host: 'h', types: ['noop'], capacity: 1 }))
-        .statusCode,
+      (
+        await call('POST', '/runners/register', runnerB, {
+          id,
+          name: 'b',
+          host: 'h',
+          types: ['noop'],
+          capacity: 1,
+        })
+      ).statusCode,
     ).toBe(403);
 
     const done = await call('POST', `/executions/${execution.id}/complete`, runnerA, {

@@ -19,10 +19,13 @@ test('every API route is in the OpenAPI document, with its auth scheme', async (
   expect(res.statusCode).toBe(200);
   const doc = res.json();
   expect(doc.openapi).toMatch(/^3\./);
-  expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(['bearer', 'apiKeyHeader']));
+  expect(Object.keys(doc.components.securitySchemes)).toEqual(
+    expect.arrayContaining(['bearer', 'apiKeyHeader']),
+  );
   const documented = new Set<string>();
   for (const [path, ops] of Object.entries<Record<string, unknown>>(doc.paths)) {
-    for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
+    for (const method of Object.keys(ops))
+      documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
   }
   const undocumented = servedRoutes()
     .filter((r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS '))
@@ -30,7 +33,13 @@ test('every API route is in the OpenAPI document, with its auth scheme', async (
     .filter((r) => !documented.has(r));
   expect(undocumented).toEqual([]);
   // The core of the API is there by name, so an empty route table cannot pass the check above.
-  for (const r of ['POST /jobs', 'POST /runners/:id/next-job', 'POST /executions/:id/complete', 'POST /timers', 'GET /dead-letters']) {
+  for (const r of [
+    'POST /jobs',
+    'POST /runners/:id/next-job',
+    'POST /executions/:id/complete',
+    'POST /timers',
+    'GET /dead-letters',
+  ]) {
     expect(documented.has(r), r).toBe(true);
   }
 });

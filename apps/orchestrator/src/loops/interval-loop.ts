@@ -13,7 +13,7 @@ export class IntervalLoop {
     readonly name: string,
     private readonly everyMs: number,
     /** May return how soon (ms) it wants to run again, if sooner than `everyMs`. */
-    private readonly tick: () => Promise<number | undefined | void>,
+    private readonly tick: () => Promise<unknown>,
     private readonly log: Logger,
   ) {}
 
