@@ -1,0 +1,103 @@
+import { ApiClient } from './http.js';
+import { type Stack, sleep } from './stack.js';
+
+export interface ThroughputOptions {
+  jobs: number;
+  /** Jobs per POST /jobs/batch (the API takes up to 1,000). */
+  batchSize: number;
+  /** Batch requests in flight at once. */
+  parallel: number;
+  timeoutMs: number;
+  pollMs: number;
+}
+
+export interface ThroughputResult {
+  jobs: number;
+  /** Create-to-complete: first create request sent → every job SUCCEEDED. */
+  seconds: number;
+  jobsPerSecond: number;
+  /** First create request sent → last create answered. */
+  createSeconds: number;
+  createPerSecond: number;
+}
+
+// Is anything unfinished? EXISTS through the partial indexes (claimable, waiting, leases) stops at the first row
+// instead of counting or scanning the table, so polling costs the database next to nothing.
+const UNFINISHED_SQL = `
+  SELECT EXISTS (SELECT 1 FROM executions WHERE status = 'PENDING' AND ready)
+      OR EXISTS (SELECT 1 FROM executions WHERE status = 'PENDING' AND NOT ready)
+      OR EXISTS (SELECT 1 FROM executions WHERE status = 'RUNNING') AS unfinished`;
+
+/**
+ * `jobs` noop jobs through the running stack, create-to-complete. The clock starts before the first create
+ * request; jobs are created in batches, `parallel` requests at a time, while the runners are already
+ * long-polling; it stops when the database shows no unfinished execution left (polled every `pollMs` once
+ * every create has been answered). Afterwards every job must be SUCCEEDED, exactly once.
+ */
+export async function runThroughput(stack: Stack, opts: ThroughputOptions): Promise<ThroughputResult> {
+  const api = new ApiClient(stack.url, opts.parallel);
+  const bodies: string[] = [];
+  for (let left = opts.jobs; left > 0; left -= opts.batchSize) {
+    const size = Math.min(opts.batchSize, left);
+    bodies.push(JSON.stringify({ jobs: Array.from({ length: size }, () => ({ type: 'noop' })) }));
+  }
+  const timeoutS = opts.timeoutMs / 1000;
+  try {
+    const start = performance.now();
+    const deadline = start + opts.timeoutMs;
+    let next = 0;
+    let failed = false;
+    const sender = async () => {
+      while (!failed && next < bodies.length) {
+        const body = bodies[next++]!;
+        if (performance.now() > deadline)
+          throw new Error(`throughput: creating jobs took over ${timeoutS} s`);
+        await api.post<{ jobs: unknown[] }>('/jobs/batch', body).catch((err) => {
+          failed = true;
+          throw err;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel, bodies.length) }, sender));
+    const created = performance.now();
+
+    let end: number;
+    for (let polls = 0; ; polls++) {
+      stack.assertAlive();
+      const { rows } = await stack.db.query<{ unfinished: boolean }>(UNFINISHED_SQL);
+      end = performance.now();
+      if (!rows[0]!.unfinished) break;
+      if (end > deadline) {
+        const { rows: left } = await stack.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM executions WHERE status IN ('PENDING', 'RUNNING')",
+        );
+        throw new Error(
+          `throughput: ${left[0]!.n} of ${opts.jobs} jobs still unfinished after ${timeoutS} s (${polls} polls)`,
+        );
+      }
+      await sleep(opts.pollMs);
+    }
+
+    const { rows: byStatus } = await stack.db.query<{ status: string; n: number; jobs: number }>(
+      'SELECT status, count(*)::int AS n, count(DISTINCT job_id)::int AS jobs FROM executions GROUP BY status',
+    );
+    const succeeded = byStatus.find((r) => r.status === 'SUCCEEDED');
+    if (byStatus.length !== 1 || succeeded?.n !== opts.jobs || succeeded.jobs !== opts.jobs) {
+      throw new Error(
+        `throughput: expected ${opts.jobs} SUCCEEDED executions of distinct jobs, found ${JSON.stringify(byStatus)}`,
+      );
+    }
+
+    const seconds = (end - start) / 1000;
+    const createSeconds = (created - start) / 1000;
+    return {
+      jobs: opts.jobs,
+      seconds,
+      jobsPerSecond: opts.jobs / seconds,
+      createSeconds,
+      createPerSecond: opts.jobs / createSeconds,
+    };
+  } finally {
+    await api.close();
+  }
+}
