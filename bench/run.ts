@@ -3,7 +3,7 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency] [--timeout S]
+ *              [--runners N] [--scenario all|throughput|latency|timers] [--timeout S] [--timers N] [--timer-spread S]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
  * server in a temporary directory with the default durability settings. Service settings not set here
@@ -18,10 +18,12 @@ import { type LatencyResult, runLatency } from './latency.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, median, renderTable } from './stats.js';
 import { runThroughput, type ThroughputResult } from './throughput.js';
+import { runTimers, type TimersResult } from './timers.js';
 
 const TARGET_JOBS_PER_SECOND = 5_000;
 const TARGET_P50_MS = 10;
 const TARGET_P99_MS = 50;
+const TARGET_TIMER_P99_MS = 100;
 /**
  * RUNNER_CONCURRENCY per runner, which is also the most a runner claims at once. Measured on the shared 2-core
  * machine (20,000 noop jobs, median jobs/s): 100 → ~6,600, 200 → ~8,400, 500 → ~12,600, 1,000 → ~12,900; past
@@ -41,6 +43,8 @@ function options() {
       runners: { type: 'string' },
       scenario: { type: 'string', default: 'all' },
       timeout: { type: 'string' },
+      timers: { type: 'string' },
+      'timer-spread': { type: 'string' },
     },
     strict: true,
   });
@@ -54,8 +58,8 @@ function options() {
   };
   const quick = values.quick === true;
   const scenario = values.scenario as string;
-  if (!['all', 'throughput', 'latency'].includes(scenario)) {
-    throw new Error(`--scenario must be all, throughput or latency, got '${scenario}'`);
+  if (!['all', 'throughput', 'latency', 'timers'].includes(scenario)) {
+    throw new Error(`--scenario must be all, throughput, latency or timers, got '${scenario}'`);
   }
   return {
     quick,
@@ -66,8 +70,11 @@ function options() {
     concurrency: int('concurrency', DEFAULT_CONCURRENCY),
     runners: int('runners', 2),
     timeoutMs: int('timeout', quick ? 30 : 120) * 1000,
-    throughput: scenario !== 'latency',
-    latency: scenario !== 'throughput',
+    throughput: scenario === 'all' || scenario === 'throughput',
+    latency: scenario === 'all' || scenario === 'latency',
+    timers: scenario === 'all' || scenario === 'timers',
+    timerCount: int('timers', quick ? 200 : 5_000),
+    timerSpreadMs: int('timer-spread', quick ? 3 : 20) * 1000,
   };
 }
 
@@ -101,12 +108,14 @@ async function withStack<T>(
   server: BenchPostgres,
   opts: Options,
   fn: (s: Stack) => Promise<T>,
+  env: { orchestratorEnv?: Record<string, string>; runnerEnv?: Record<string, string> } = {},
 ): Promise<T & { cpu: CpuUsage }> {
   if (interrupted) throw new Error('interrupted');
   let stop: (() => Promise<void>) | undefined;
   const stack = await startStack(server, {
     runners: opts.runners,
     concurrency: opts.concurrency,
+    ...env,
     onLog: (line) => console.error(line),
     onStop: (s) => {
       stop = s;
@@ -167,11 +176,18 @@ async function main() {
       'POST returned → handler started',
   );
   console.log(
+    `timers:     ${formatNumber(opts.timerCount)} webhook timers due uniformly over ${opts.timerSpreadMs / 1000} s, ` +
+      'receiver on 127.0.0.1; lateness = delivery arrived − due time',
+  );
+  console.log(
     `iterations: ${opts.iterations}${opts.quick ? ' (quick)' : ''}; fresh database and processes per run\n`,
   );
 
   const throughput: (ThroughputResult & { cpu: CpuUsage })[] = [];
   const latency: (LatencyResult & { cpu: CpuUsage })[] = [];
+  const timers: (TimersResult & { cpu: CpuUsage })[] = [];
+  // The receiver is on 127.0.0.1: private targets must be allowed for this scenario.
+  const localWebhooks = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' };
   for (let i = 1; i <= opts.iterations; i++) {
     if (opts.throughput) {
       const r = await withStack(server, opts, (stack) =>
@@ -200,9 +216,28 @@ async function main() {
           cpuNote(r.cpu),
       );
     }
+    if (opts.timers) {
+      const r = await withStack(
+        server,
+        opts,
+        (stack) =>
+          runTimers(stack, {
+            timers: opts.timerCount,
+            spreadMs: opts.timerSpreadMs,
+            leadMs: 3_000,
+            timeoutMs: opts.timeoutMs,
+          }),
+        { orchestratorEnv: localWebhooks, runnerEnv: localWebhooks },
+      );
+      timers.push(r);
+      console.log(
+        `run ${i} timers:     lateness p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms; ` +
+          `${r.delivered} delivered, ${r.duplicates} duplicates, ${r.missing} missing, ${r.early} early; ${cpuNote(r.cpu)}`,
+      );
+    }
   }
 
-  const runs = Math.max(throughput.length, latency.length);
+  const runs = Math.max(throughput.length, latency.length, timers.length);
   const rows: string[][] = [
     ['', ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`), 'median', 'target', ''],
   ];
@@ -271,6 +306,41 @@ async function main() {
     row(
       'latency run: CPU of other processes (s)',
       latency.map((r) => r.cpu.others),
+      1,
+    );
+  }
+  if (timers.length > 0) {
+    row(
+      'timer lateness p50 (ms)',
+      timers.map((r) => r.p50),
+      1,
+    );
+    row(
+      'timer lateness p99 (ms)',
+      timers.map((r) => r.p99),
+      1,
+      { text: `≤ ${TARGET_TIMER_P99_MS}`, met: (m) => m <= TARGET_TIMER_P99_MS },
+    );
+    row(
+      'timer lateness max (ms)',
+      timers.map((r) => r.max),
+      1,
+    );
+    row(
+      'timer duplicates',
+      timers.map((r) => r.duplicates),
+      0,
+      { text: '0', met: (m) => m === 0 },
+    );
+    row(
+      'timers missing',
+      timers.map((r) => r.missing),
+      0,
+      { text: '0', met: (m) => m === 0 },
+    );
+    row(
+      'timers run: CPU of other processes (s)',
+      timers.map((r) => r.cpu.others),
       1,
     );
   }
