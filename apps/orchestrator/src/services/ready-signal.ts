@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
-import { decodeDueTimes, notifyReady } from '../queue/notify-ready.js';
+import { decodeNotification, notifyReady } from '../queue/notify-ready.js';
 import { upcomingReadyTimes } from '../queue/promote-due-executions.js';
 import { READY_CHANNEL } from '../queue/timing.js';
 import type { DbClock } from './db-clock.js';
@@ -21,6 +22,8 @@ const WAKE_SLACK_MS = 5;
  * - anything missed (a LISTEN reconnect, a payload cut short): a periodic safety-net wake-up.
  */
 export class ReadySignal {
+  /** Names this replica in its notifications, so it can skip its own (it woke its waiters already). */
+  private readonly id = randomUUID();
   private listeners = new Set<() => void>();
   private timers = new Map<number, NodeJS.Timeout>();
   private client: pg.Client | undefined;
@@ -73,7 +76,7 @@ export class ReadySignal {
     const times = this.pendingNotify;
     this.pendingNotify = [];
     try {
-      await notifyReady(this.db, times);
+      await notifyReady(this.db, this.id, times);
     } catch (err) {
       this.log.warn({ err }, 'NOTIFY failed; other replicas will catch up on their safety-net wake-up');
     } finally {
@@ -114,7 +117,9 @@ export class ReadySignal {
       application_name: 'hourglass-listen',
     });
     client.on('notification', (msg) => {
-      if (msg.channel === READY_CHANNEL) this.schedule(decodeDueTimes(msg.payload));
+      if (msg.channel !== READY_CHANNEL) return;
+      const { sender, dueTimesMs } = decodeNotification(msg.payload);
+      if (sender !== this.id) this.schedule(dueTimesMs);
     });
     client.on('error', (err) => {
       this.log.warn({ err }, 'LISTEN connection lost; reconnecting');
