@@ -8,7 +8,7 @@ import {
   startEmbeddedPostgres,
   withDatabase,
 } from '@hourglass/local-postgres';
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, afterEach, expect, test } from 'vitest';
 import { migrate } from '../../apps/orchestrator/src/db/migrate.js';
 import { type ServiceProcess, spawnService, waitForHttp } from '../../scripts/lib/processes.js';
 
@@ -20,6 +20,10 @@ let pg: RunningPostgres | undefined;
 let dataDir = '';
 const services: ServiceProcess[] = [];
 const logs: string[] = [];
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail')
+    console.error(`--- process output ---\n${logs.slice(-80).join('\n')}`);
+});
 afterAll(async () => {
   for (const s of services.reverse()) await s.stop('SIGTERM', 5_000);
   await pg?.stop();

@@ -34,8 +34,11 @@ export function createDatabase(
     // crossed jit_above_cost.)
     options: '-c jit=off',
   });
-  // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
+  // A client losing its connection (database restart) must not crash the process. The pool listens on idle
+  // clients; a client checked out between two statements of a transaction has no listener, and an 'error'
+  // event without one throws. The failed query still rejects, and the pool drops the broken client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, destroy: () => db.destroy() } satisfies DatabaseHandle;
 }
