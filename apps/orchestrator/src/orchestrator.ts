@@ -38,7 +38,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     log,
     blockPrivateWebhookTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
   });
-  // Per-request access logs would be two lines per claim and per report; errors are still logged with the reqId.
+  // Per-request access logs (with their reqId) at LOG_LEVEL=debug only: at info they would be two lines per claim
+  // and per report. Errors are logged with the reqId at any level.
   const app = buildApp(
     services,
     {
@@ -52,7 +53,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     },
     {
       loggerInstance: log,
-      logController: new LogController({ disableRequestLogging: true }),
+      logController: new LogController({ disableRequestLogging: () => !log.isLevelEnabled('debug') }),
     },
   );
   const loops = [
