@@ -18,7 +18,6 @@ ALTER TABLE jobs
 
 -- The scheduler loop: recurring jobs whose next occurrence is due.
 CREATE INDEX jobs_next_run ON jobs (next_run_at) WHERE kind <> 'once' AND next_run_at IS NOT NULL;
-CREATE INDEX jobs_kind ON jobs (kind, id DESC);
 
 -- One row per occurrence of a recurring job, created once whichever replica gets there first: the primary key
 -- is the guard (INSERT … ON CONFLICT DO NOTHING), not a lock in anyone's memory.
