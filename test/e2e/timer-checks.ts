@@ -1,9 +1,40 @@
 import type { Timer } from '@hourglass/contracts';
-import { expect } from 'vitest';
-import { type Delivery, latenessSummary, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import type { Cluster } from './cluster.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { type Delivery, latenessSummary, WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { Cluster } from './cluster.js';
 
 /** Shared steps of the timer end-to-end tests (timers-*.test.ts). */
+
+/** The receiver is on 127.0.0.1: every process must allow private webhook targets. */
+const LOCAL_WEBHOOKS = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' };
+
+/**
+ * The file's cluster and webhook receiver: started before its tests (orchestrators, then the named runners),
+ * stopped after them, with the processes' output printed for a failed test. `receiver` is set once started.
+ */
+export function timerCluster(opts: {
+  orchestrators?: number;
+  runners: string[];
+  runnerEnv?: Record<string, string>;
+  routes?: (receiver: WebhookReceiver) => void;
+}) {
+  const t = { cluster: new Cluster(), receiver: undefined as unknown as WebhookReceiver };
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${t.cluster.tail(150)}`);
+  });
+  afterAll(async () => {
+    await t.cluster.stop();
+    await t.receiver?.close();
+  });
+  beforeAll(async () => {
+    t.receiver = await WebhookReceiver.start();
+    opts.routes?.(t.receiver);
+    await t.cluster.start(LOCAL_WEBHOOKS, { orchestrators: opts.orchestrators ?? 1 });
+    const env = { ...LOCAL_WEBHOOKS, LOG_LEVEL: 'info', ...opts.runnerEnv };
+    await Promise.all(opts.runners.map((name) => t.cluster.startRunner(name, env)));
+  });
+  return t;
+}
 
 /** Runs `fn` over `items`, at most `limit` at once; answers in the order of `items`. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>) {

@@ -1,8 +1,6 @@
 import type { Execution, Job } from '@hourglass/contracts';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
-import { createTimer, getTimer, timersEnded } from './timer-checks.js';
+import { expect, test } from 'vitest';
+import { createTimer, getTimer, timerCluster, timersEnded } from './timer-checks.js';
 
 /**
  * Failing receivers, with real processes: a non-2xx answer or a timeout is a failed attempt, retried with the
@@ -10,39 +8,25 @@ import { createTimer, getTimer, timersEnded } from './timer-checks.js';
  * maxAttempts deliveries at most and the timer ends fired; one that never does ends FAILED and dead-lettered.
  */
 
-const cluster = new Cluster();
-let receiver: WebhookReceiver;
 const RUNNER_WEBHOOK_TIMEOUT_MS = 500;
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
+const t = timerCluster({
+  runners: ['runner-a'],
+  runnerEnv: { WEBHOOK_TIMEOUT_MS: String(RUNNER_WEBHOOK_TIMEOUT_MS) },
+  routes: (r) =>
+    r
+      .on('/flaky', { kind: 'fail-then-ok', times: 2 })
+      .on('/down', { kind: 'always-fail' })
+      .on('/down-once', { kind: 'always-fail' })
+      .on('/plain-timer', { kind: 'always-fail' })
+      .on('/hang', { kind: 'hang' }),
 });
-afterAll(async () => {
-  await cluster.stop();
-  await receiver?.close();
-});
-
-beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  receiver
-    .on('/flaky', { kind: 'fail-then-ok', times: 2 })
-    .on('/down', { kind: 'always-fail' })
-    .on('/down-once', { kind: 'always-fail' })
-    .on('/plain-timer', { kind: 'always-fail' })
-    .on('/hang', { kind: 'hang' });
-  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' });
-  await cluster.startRunner('runner-a', {
-    WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false',
-    WEBHOOK_TIMEOUT_MS: String(RUNNER_WEBHOOK_TIMEOUT_MS),
-    LOG_LEVEL: 'info',
-  });
-});
+const { cluster } = t;
 
 /** A webhook job through POST /jobs, due now, retried after 200 ms, 400 ms, … instead of 5 s, 10 s. */
 async function webhookJob(path: string, extra: Record<string, unknown> = {}): Promise<Job> {
   const { status, body } = await cluster.request<Job>('POST', '/jobs', {
     type: 'webhook',
-    payload: { url: `${receiver.url}${path}`, payload: { path } },
+    payload: { url: `${t.receiver.url}${path}`, payload: { path } },
     backoff: { initialDelayMs: 200 },
     ...extra,
   });
@@ -58,7 +42,7 @@ async function deadLetterJobIds(): Promise<number[]> {
 test('500 twice then 200: exactly 3 deliveries with one Idempotency-Key, the timer ends fired after 3 attempts', async () => {
   const job = await webhookJob('/flaky');
   const [timer] = [...(await timersEnded(cluster, [job.id])).values()];
-  const deliveries = receiver.at('/flaky');
+  const deliveries = t.receiver.at('/flaky');
   expect(deliveries.map((d) => d.status)).toEqual([500, 500, 200]);
   expect(new Set(deliveries.map((d) => d.key))).toEqual(new Set([`timer-${job.id}`]));
   expect(timer).toMatchObject({ status: 'SUCCEEDED', attempts: 3, time_left: 0 });
@@ -82,7 +66,7 @@ test('a receiver that always answers 500: maxAttempts deliveries, then FAILED an
   const [timer] = [...(await timersEnded(cluster, [job.id])).values()];
   expect(timer).toMatchObject({ status: 'FAILED', attempts: 3, fired_at: null, time_left: 0 });
   expect(timer!.last_error).toMatch(/receiver answered 500/);
-  expect(receiver.countsByKey('/down')).toEqual(new Map([[`timer-${job.id}`, 3]]));
+  expect(t.receiver.countsByKey('/down')).toEqual(new Map([[`timer-${job.id}`, 3]]));
   expect(await deadLetterJobIds()).toContain(job.id);
   const { body } = await cluster.get<{ items: { jobId: number; error: string; attempts: number }[] }>(
     '/dead-letters',
@@ -94,10 +78,14 @@ test('a receiver that always answers 500: maxAttempts deliveries, then FAILED an
 });
 
 test('a timer with maxAttempts 1 aimed at a failing receiver is delivered once and dead-lettered', async () => {
-  const { id } = await createTimer(cluster, { seconds: 1, url: `${receiver.url}/down-once`, maxAttempts: 1 });
+  const { id } = await createTimer(cluster, {
+    seconds: 1,
+    url: `${t.receiver.url}/down-once`,
+    maxAttempts: 1,
+  });
   const [timer] = [...(await timersEnded(cluster, [id])).values()];
   expect(timer).toMatchObject({ status: 'FAILED', attempts: 1 });
-  expect(receiver.countsByKey('/down-once')).toEqual(new Map([[`timer-${id}`, 1]]));
+  expect(t.receiver.countsByKey('/down-once')).toEqual(new Map([[`timer-${id}`, 1]]));
   expect(await deadLetterJobIds()).toContain(id);
 });
 
@@ -106,11 +94,11 @@ test('a receiver that hangs: each attempt fails after WEBHOOK_TIMEOUT_MS, then t
   const [timer] = [...(await timersEnded(cluster, [job.id])).values()];
   expect(timer).toMatchObject({ status: 'FAILED', attempts: 2 });
   expect(timer!.last_error).toBe(`no answer within ${RUNNER_WEBHOOK_TIMEOUT_MS} ms`);
-  expect(receiver.countsByKey('/hang')).toEqual(new Map([[`timer-${job.id}`, 2]]));
+  expect(t.receiver.countsByKey('/hang')).toEqual(new Map([[`timer-${job.id}`, 2]]));
 });
 
 test('a plain POST /timers timer that fails is retried 5 s after the failure (default backoff)', async () => {
-  const { id } = await createTimer(cluster, { seconds: 1, url: `${receiver.url}/plain-timer` });
+  const { id } = await createTimer(cluster, { seconds: 1, url: `${t.receiver.url}/plain-timer` });
   const history = await cluster.until(
     'the first attempt to fail and the second to be scheduled',
     async () => {
@@ -126,5 +114,5 @@ test('a plain POST /timers timer that fails is retried 5 s after the failure (de
   const timer = await getTimer(cluster, id);
   expect(timer).toMatchObject({ status: 'SCHEDULED', attempts: 1, fired_at: null });
   expect(timer.last_error).toMatch(/receiver answered 500/);
-  expect(receiver.countsByKey('/plain-timer')).toEqual(new Map([[`timer-${id}`, 1]]));
+  expect(t.receiver.countsByKey('/plain-timer')).toEqual(new Map([[`timer-${id}`, 1]]));
 });

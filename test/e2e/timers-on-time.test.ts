@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
 import {
   checkLateness,
   createTimer,
   expectEachDeliveredOnce,
   getTimer,
   mapLimit,
+  timerCluster,
   timersEnded,
 } from './timer-checks.js';
 
@@ -17,26 +16,11 @@ import {
  * timer's time_left counts down to 0.
  */
 
-const cluster = new Cluster();
-let receiver: WebhookReceiver;
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
-});
-afterAll(async () => {
-  await cluster.stop();
-  await receiver?.close();
-});
-
-beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' });
-  const env = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false', RUNNER_CONCURRENCY: '20', LOG_LEVEL: 'info' };
-  await Promise.all(['runner-a', 'runner-b'].map((name) => cluster.startRunner(name, env)));
-});
+const t = timerCluster({ runners: ['runner-a', 'runner-b'], runnerEnv: { RUNNER_CONCURRENCY: '20' } });
+const { cluster } = t;
 
 test('250 timers due over a few seconds fire once each, none early', async () => {
-  const url = `${receiver.url}/on-time`;
+  const url = `${t.receiver.url}/on-time`;
   // 200 due uniformly over +2 s … +5 s to the millisecond, and 50 through POST /timers due in 2 … 4 s.
   const t0 = Date.now();
   const jobs = await cluster.createJobs(
@@ -53,15 +37,15 @@ test('250 timers due over a few seconds fire once each, none early', async () =>
   );
   const ids = [...jobs.map((j) => j.id), ...timers.map((t) => t.id)];
 
-  await receiver.waitFor(ids.length, '/on-time', 20_000);
+  await t.receiver.waitFor(ids.length, '/on-time', 20_000);
   await timersEnded(cluster, ids);
   await sleep(300);
-  const read = await expectEachDeliveredOnce(cluster, receiver, ids, '/on-time');
-  checkLateness('timers-on-time', receiver.at('/on-time'), read);
+  const read = await expectEachDeliveredOnce(cluster, t.receiver, ids, '/on-time');
+  checkLateness('timers-on-time', t.receiver.at('/on-time'), read);
 });
 
 test('time_left counts down and reaches 0 once due', async () => {
-  const created = await createTimer(cluster, { seconds: 3, url: `${receiver.url}/countdown` });
+  const created = await createTimer(cluster, { seconds: 3, url: `${t.receiver.url}/countdown` });
   expect(created.time_left).toBe(3);
 
   const first = await getTimer(cluster, created.id);
@@ -82,7 +66,7 @@ test('time_left counts down and reaches 0 once due', async () => {
   });
   expect(due.at, 'time_left is 0 only once due').toBeGreaterThanOrEqual(fireAt - 10);
 
-  const [delivery] = await receiver.waitFor(1, '/countdown', 10_000);
+  const [delivery] = await t.receiver.waitFor(1, '/countdown', 10_000);
   expect(delivery!.key).toBe(`timer-${created.id}`);
   const fired = await cluster.until('the timer to be recorded as fired', async () => {
     const t = await getTimer(cluster, created.id);

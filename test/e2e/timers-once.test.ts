@@ -1,13 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
+import { verify as recipeVerifies } from '../helpers/signature-recipe.js';
 import {
   checkLateness,
   createTimer,
   expectEachDeliveredOnce,
   mapLimit,
+  timerCluster,
   timersEnded,
 } from './timer-checks.js';
 
@@ -20,44 +19,16 @@ import {
 
 const SECRET = 'once-test-webhook-secret';
 const PATH = '/once';
-const cluster = new Cluster();
-let receiver: WebhookReceiver;
-
-/** The README's recipe, as a receiver copies it. */
-function receiverVerifies(secret: string, rawBody: string, header: string, now = Date.now() / 1000) {
-  const { t, v1 } = Object.fromEntries(header.split(',').map((kv) => kv.split('=')));
-  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex');
-  return (
-    v1?.length === 64 &&
-    timingSafeEqual(Buffer.from(v1), Buffer.from(expected)) &&
-    Math.abs(now - Number(t)) <= 300
-  );
-}
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
+const t = timerCluster({
+  orchestrators: 2,
+  runners: ['runner-a', 'runner-b', 'runner-c'],
+  runnerEnv: { WEBHOOK_SECRET: SECRET, RUNNER_CONCURRENCY: '50' },
 });
-afterAll(async () => {
-  await cluster.stop();
-  await receiver?.close();
-});
-
-beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' }, { orchestrators: 2 });
-  const env = {
-    WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false',
-    WEBHOOK_SECRET: SECRET,
-    RUNNER_CONCURRENCY: '50',
-    LOG_LEVEL: 'info',
-  };
-  await Promise.all(['runner-a', 'runner-b', 'runner-c'].map((name) => cluster.startRunner(name, env)));
-  expect(new Set(cluster.runners.map((r) => r.orchestratorUrl)).size).toBe(2);
-});
+const { cluster } = t;
 
 test('1,000 timers with 2 orchestrators and 3 runners: each delivered exactly once, none early', async () => {
   const [o1, o2] = cluster.orchestrators.map((o) => o.url);
-  const url = `${receiver.url}${PATH}`;
+  const url = `${t.receiver.url}${PATH}`;
 
   // 800 as webhook jobs in two batches (one per replica), due uniformly over +3 s … +6 s to the millisecond.
   const t0 = Date.now();
@@ -97,18 +68,18 @@ test('1,000 timers with 2 orchestrators and 3 runners: each delivered exactly on
   expect(new Set(ids).size).toBe(1000);
   console.log(`[timers-once] 1,000 timers created in ${Date.now() - t0} ms`);
 
-  await receiver.waitFor(1000, PATH, 25_000);
+  await t.receiver.waitFor(1000, PATH, 25_000);
   await timersEnded(cluster, ids);
   // Room for a late duplicate to show up before counting.
   await sleep(500);
 
-  const timers = await expectEachDeliveredOnce(cluster, receiver, ids, PATH);
-  checkLateness('timers-once', receiver.at(PATH), timers);
+  const timers = await expectEachDeliveredOnce(cluster, t.receiver, ids, PATH);
+  checkLateness('timers-once', t.receiver.at(PATH), timers);
 
-  const unverified = receiver
+  const unverified = t.receiver
     .at(PATH)
-    .filter((d) => !receiverVerifies(SECRET, d.rawBody, String(d.headers['hourglass-signature'])));
+    .filter((d) => !recipeVerifies(SECRET, d.rawBody, String(d.headers['hourglass-signature'])));
   expect(unverified, 'deliveries whose signature the recipe refuses').toEqual([]);
-  const payloads = receiver.at(PATH).map((d) => (d.body as { payload: { n: number } }).payload.n);
+  const payloads = t.receiver.at(PATH).map((d) => (d.body as { payload: { n: number } }).payload.n);
   expect(new Set(payloads).size).toBe(1000);
 });

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
 import {
   checkLateness,
   createTimer,
   expectEachDeliveredOnce,
   mapLimit,
+  timerCluster,
   timersEnded,
 } from './timer-checks.js';
 
@@ -18,27 +17,12 @@ import {
  */
 
 const PATH = '/restart-orchestrators';
-const cluster = new Cluster();
-let receiver: WebhookReceiver;
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
-});
-afterAll(async () => {
-  await cluster.stop();
-  await receiver?.close();
-});
-
-beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' }, { orchestrators: 2 });
-  const env = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false', LOG_LEVEL: 'info' };
-  await Promise.all(['runner-a', 'runner-b', 'runner-c'].map((name) => cluster.startRunner(name, env)));
-});
+const t = timerCluster({ orchestrators: 2, runners: ['runner-a', 'runner-b', 'runner-c'] });
+const { cluster } = t;
 
 test('with the runners still up, timers due during an orchestrator outage fire once when it ends', async () => {
   const [o1, o2] = cluster.orchestrators.map((o) => o.url);
-  const url = `${receiver.url}${PATH}`;
+  const url = `${t.receiver.url}${PATH}`;
   const t0 = Date.now();
   // Due during the outage (+2.5 s … +5 s, and 3 … 5 s from creation) and around the restart (+9 s … +11 s).
   const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
@@ -69,13 +53,13 @@ test('with the runners still up, timers due during an orchestrator outage fire o
 
   // Down until every outage timer (created by +2.4 s, due 5 s later at most) is past due.
   await sleep(Math.max(0, t0 + 7_600 - Date.now()));
-  expect(receiver.at(PATH), 'nothing fires while no orchestrator is up').toEqual([]);
+  expect(t.receiver.at(PATH), 'nothing fires while no orchestrator is up').toEqual([]);
   expect(runnersAlive(), 'the runners rode out the outage').toBe(true);
 
   await cluster.restartOrchestrators();
   const backAt = Date.now();
-  await receiver.waitFor(ids.length, PATH, 20_000);
-  const received = receiver.at(PATH).map((d) => d.receivedAt);
+  await t.receiver.waitFor(ids.length, PATH, 20_000);
+  const received = t.receiver.at(PATH).map((d) => d.receivedAt);
   console.log(
     `[timers-restart-orchestrators] orchestrators back at +${backAt - t0} ms; deliveries from +${Math.min(...received) - t0} to +${Math.max(...received) - t0} ms`,
   );
@@ -83,8 +67,8 @@ test('with the runners still up, timers due during an orchestrator outage fire o
   await sleep(500);
 
   expect(runnersAlive()).toBe(true);
-  const read = await expectEachDeliveredOnce(cluster, receiver, ids, PATH);
-  checkLateness('timers-restart-orchestrators (outage timers late by it)', receiver.at(PATH), read, 20_000);
+  const read = await expectEachDeliveredOnce(cluster, t.receiver, ids, PATH);
+  checkLateness('timers-restart-orchestrators (outage timers late by it)', t.receiver.at(PATH), read, 20_000);
   // The runners that were up all along did the work: no new runner registered.
   const { body: runners } = await cluster.get<{ items: { id: string }[] }>('/runners?includeOffline=true');
   expect(new Set(runners.items.map((r) => r.id))).toEqual(new Set(cluster.runners.map((r) => r.id)));

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
 import {
   checkLateness,
   createTimer,
   expectEachDeliveredOnce,
   mapLimit,
+  timerCluster,
   timersEnded,
 } from './timer-checks.js';
 
@@ -17,27 +16,12 @@ import {
  */
 
 const PATH = '/restart';
-const cluster = new Cluster();
-let receiver: WebhookReceiver;
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
-});
-afterAll(async () => {
-  await cluster.stop();
-  await receiver?.close();
-});
-
-beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  await cluster.start({ WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' }, { orchestrators: 2 });
-  const env = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false', LOG_LEVEL: 'info' };
-  await Promise.all(['runner-a', 'runner-b'].map((name) => cluster.startRunner(name, env)));
-});
+const t = timerCluster({ orchestrators: 2, runners: ['runner-a', 'runner-b'] });
+const { cluster } = t;
 
 test('timers that expire while every process is down fire once each after the restart', async () => {
   const [o1, o2] = cluster.orchestrators.map((o) => o.url);
-  const url = `${receiver.url}${PATH}`;
+  const url = `${t.receiver.url}${PATH}`;
   const t0 = Date.now();
   // 60 through the batch API, due uniformly over +2.5 s … +8 s; 30 through POST /timers, 3 … 8 s (5 per second).
   const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
@@ -63,19 +47,19 @@ test('timers that expire while every process is down fire once each after the re
   await Promise.all([cluster.killOrchestrators(), cluster.killRunners()]);
   // Everything died before the first timer was due, so nothing was in flight.
   expect(Date.now() - t0, 'the kill came before the first timer was due').toBeLessThan(2_400);
-  expect(receiver.at(PATH)).toEqual([]);
+  expect(t.receiver.at(PATH)).toEqual([]);
 
   // Down until the last timer (created by +2.4 s, due 8 s later at most) is past due.
   await sleep(Math.max(0, t0 + 11_000 - Date.now()));
-  expect(receiver.at(PATH), 'nothing fires while everything is down').toEqual([]);
+  expect(t.receiver.at(PATH), 'nothing fires while everything is down').toEqual([]);
 
   await cluster.restartOrchestrators();
   await cluster.restartRunners();
-  await receiver.waitFor(ids.length, PATH, 15_000);
+  await t.receiver.waitFor(ids.length, PATH, 15_000);
   await timersEnded(cluster, ids);
   await sleep(500);
 
-  const read = await expectEachDeliveredOnce(cluster, receiver, ids, PATH);
+  const read = await expectEachDeliveredOnce(cluster, t.receiver, ids, PATH);
   // All were due during the outage, so all are late by it; the point is that none is early.
-  checkLateness('timers-restart (late by the outage)', receiver.at(PATH), read, 20_000);
+  checkLateness('timers-restart (late by the outage)', t.receiver.at(PATH), read, 20_000);
 });
