@@ -7,7 +7,7 @@ import { Cluster } from './cluster.js';
  */
 let cluster: Cluster;
 afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
+  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(400)}`);
   await cluster.stop();
 });
 
@@ -46,7 +46,7 @@ test('kill -9 of an orchestrator and a runner mid-run: every job completes once'
   await Promise.all([o1!.process.kill9(), runners[0]!.process.kill9()]);
   cluster.url = o2!.url;
 
-  const finished = await cluster.allTerminal(jobs.length, 40_000);
+  const finished = await cluster.allTerminal(jobs.length, 60_000);
   expect(finished.filter((j) => j.status !== 'SUCCEEDED').map((j) => [j.id, j.status])).toEqual([]);
   for (const job of jobs) {
     const history = await cluster.executions(job.id);

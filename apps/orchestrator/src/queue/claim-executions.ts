@@ -40,7 +40,12 @@ export async function claimExecutions(
   leaseMs: number,
 ): Promise<ClaimedRow[]> {
   return db.transaction().execute(async (trx) => {
-    await sql`SELECT set_config('enable_sort', 'off', true)`.execute(trx);
+    // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
+    // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
+    // waits behind it. It fails instead, and the waiters are served on the next wake-up.
+    await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
+      trx,
+    );
     const { rows } = await sql<ClaimedRow>`
       WITH picked AS (
         SELECT id FROM executions
