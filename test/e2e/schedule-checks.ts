@@ -1,7 +1,7 @@
 import type { Job } from '@hourglass/contracts';
 import pg from 'pg';
-import { expect } from 'vitest';
-import type { Cluster } from './cluster.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { Cluster } from './cluster.js';
 
 /**
  * Shared steps of the schedule end-to-end tests (schedules-*.test.ts): reading occurrences and executions
@@ -120,4 +120,28 @@ export function expectOneExecutionEach(occurrences: Occurrence[], executions: Ex
     byTime.set(o.at, e);
   }
   return byTime;
+}
+
+/**
+ * The file's cluster for schedule tests: 2 orchestrator replicas on one database and 2 runners, started before
+ * its tests with `db` reading the schedule tables, stopped after, with process output printed for a failed
+ * test. `db` is set once started.
+ */
+export function scheduleCluster() {
+  const t = { cluster: new Cluster(), db: undefined as unknown as ScheduleDb };
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${t.cluster.tail(150)}`);
+  });
+  afterAll(async () => {
+    await t.db?.close();
+    await t.cluster.stop();
+  });
+  beforeAll(async () => {
+    await t.cluster.start({ LOG_LEVEL: 'info' }, { orchestrators: 2 });
+    await Promise.all(
+      ['runner-a', 'runner-b'].map((name) => t.cluster.startRunner(name, { LOG_LEVEL: 'info' })),
+    );
+    t.db = ScheduleDb.open(t.cluster);
+  });
+  return t;
 }

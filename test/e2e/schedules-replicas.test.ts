@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
 import {
   cancelJob,
   createJob,
   expectEverySecond,
   expectOneExecutionEach,
-  ScheduleDb,
+  scheduleCluster,
 } from './schedule-checks.js';
 
 /**
@@ -17,22 +16,11 @@ import {
  */
 
 const RUN_MS = 11_000;
-const cluster = new Cluster();
-let db: ScheduleDb;
+const t = scheduleCluster();
+const { cluster } = t;
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
-});
-afterAll(async () => {
-  await db?.close();
-  await cluster.stop();
-});
-
-beforeAll(async () => {
-  await cluster.start({ LOG_LEVEL: 'info' }, { orchestrators: 2 });
-  await Promise.all(['runner-a', 'runner-b'].map((name) => cluster.startRunner(name, { LOG_LEVEL: 'info' })));
+test('the runners are spread over both replicas', () => {
   expect(new Set(cluster.runners.map((r) => r.orchestratorUrl)).size).toBe(2);
-  db = ScheduleDb.open(cluster);
 });
 
 test('an every-second cron and a 1 s interval with 2 orchestrators: one occurrence per second, each run once', async () => {
@@ -48,21 +36,21 @@ test('an every-second cron and a 1 s interval with 2 orchestrators: one occurren
     { type: 'echo', payload: 'interval', intervalSeconds: 1, overlapPolicy: 'allow' },
     o2,
   );
-  const started = await db.now();
+  const started = await t.db.now();
   await sleep(RUN_MS);
   // Judge what was due up to a second ago (its runs have had time to finish); the schedules go on meanwhile.
-  const cutoff = (await db.now()) - 1_000;
+  const cutoff = (await t.db.now()) - 1_000;
 
   for (const job of [cron, every]) {
     const what = `${job.kind} job ${job.id}`;
     const executions = await cluster.until(
       `${what}: the executions due by the cutoff to finish`,
       async () => {
-        const xs = (await db.executions(job.id)).filter((x) => x.scheduledFor <= cutoff);
+        const xs = (await t.db.executions(job.id)).filter((x) => x.scheduledFor <= cutoff);
         return xs.every((x) => x.status !== 'PENDING' && x.status !== 'RUNNING') ? xs : undefined;
       },
     );
-    const occurrences = (await db.occurrences(job.id)).filter((o) => o.at <= cutoff);
+    const occurrences = (await t.db.occurrences(job.id)).filter((o) => o.at <= cutoff);
 
     // Starts at the job's first run and goes on until it was cancelled.
     expect(occurrences[0]?.at, what).toBe(Date.parse(job.nextRunAt!));

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from '@hourglass/contracts';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { Cluster } from './cluster.js';
+import { expect, test } from 'vitest';
 import {
   cancelJob,
   createJob,
@@ -9,7 +8,7 @@ import {
   expectEverySecond,
   expectOneExecutionEach,
   type Occurrence,
-  ScheduleDb,
+  scheduleCluster,
 } from './schedule-checks.js';
 
 /**
@@ -25,22 +24,8 @@ import {
 
 const DOWN_MS = 9_000;
 const MISSED_AFTER_MS = 5_000;
-const cluster = new Cluster();
-let db: ScheduleDb;
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.error(`--- process output ---\n${cluster.tail(150)}`);
-});
-afterAll(async () => {
-  await db?.close();
-  await cluster.stop();
-});
-
-beforeAll(async () => {
-  await cluster.start({ LOG_LEVEL: 'info' }, { orchestrators: 2 });
-  await Promise.all(['runner-a', 'runner-b'].map((name) => cluster.startRunner(name, { LOG_LEVEL: 'info' })));
-  db = ScheduleDb.open(cluster);
-});
+const t = scheduleCluster();
+const { cluster } = t;
 
 type Policy = 'fire_once' | 'fire_all' | 'skip';
 
@@ -48,7 +33,7 @@ type Policy = 'fire_once' | 'fire_all' | 'skip';
 async function runsAfter(jobs: Job[], after: number, n: number) {
   for (const job of jobs) {
     await cluster.until(`job ${job.id}: ${n} runs after ${new Date(after).toISOString()}`, async () => {
-      const execs = await db.executions(job.id);
+      const execs = await t.db.executions(job.id);
       return execs.filter((e) => e.scheduledFor > after && e.status === 'SUCCEEDED').length >= n
         ? true
         : undefined;
@@ -72,34 +57,34 @@ test('stopping every process across due occurrences: on start, each catch-up pol
       }),
     ),
   );
-  const created = await db.now();
+  const created = await t.db.now();
   await runsAfter(jobs, created, 2);
 
   await cluster.killOrchestrators();
   await cluster.killRunners();
-  const killedAt = await db.now();
+  const killedAt = await t.db.now();
   await sleep(DOWN_MS);
   await cluster.restartOrchestrators();
   await cluster.restartRunners();
-  const restartedAt = await db.now();
+  const restartedAt = await t.db.now();
   console.log(`[schedules-restart] down for ${Math.round(restartedAt - killedAt)} ms`);
   // Normal runs again: two occurrences due after the restart have run.
   await runsAfter(jobs, restartedAt, 2);
   // Judge what was due up to a second ago; the schedules go on meanwhile.
-  const cutoff = (await db.now()) - 1_000;
+  const cutoff = (await t.db.now()) - 1_000;
 
   for (const [i, job] of jobs.entries()) {
     const policy = policies[i]!;
     const what = `${policy} job ${job.id}`;
     const executions = await cluster.until(`${what}: runs due by the cutoff to finish`, async () => {
-      const xs = (await db.executions(job.id)).filter((x) => x.scheduledFor <= cutoff);
+      const xs = (await t.db.executions(job.id)).filter((x) => x.scheduledFor <= cutoff);
       // A run cut off by the kill stays RUNNING (its lease outlives the test); every other one finishes.
       const open = xs.filter(
         (x) => x.status === 'PENDING' || (x.status === 'RUNNING' && x.scheduledFor > killedAt),
       );
       return open.length === 0 ? xs : undefined;
     });
-    const occurrences = (await db.occurrences(job.id)).filter((o) => o.at <= cutoff);
+    const occurrences = (await t.db.occurrences(job.id)).filter((o) => o.at <= cutoff);
 
     // Every second from the first run to the cutoff has one occurrence, run or skipped; each run once.
     expect(occurrences[0]?.at, what).toBe(Date.parse(job.nextRunAt!));

@@ -140,3 +140,15 @@ export function checkLateness(
   expect(late, `deliveries more than ${boundMs} ms after their fire_at`).toEqual([]);
   return lateness;
 }
+
+/** Webhook jobs (timers) to `url`, due at `dueAt` (epoch ms), created in one batch through `via`; their ids. */
+export async function createWebhookJobs(cluster: Cluster, url: string, dueAt: number[], via?: string) {
+  const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
+    'POST',
+    '/jobs/batch',
+    { jobs: dueAt.map((t) => ({ type: 'webhook', payload: { url }, runAt: new Date(t).toISOString() })) },
+    { via },
+  );
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body.jobs.map((j) => j.id);
+}

@@ -3,6 +3,7 @@ import { expect, test } from 'vitest';
 import {
   checkLateness,
   createTimer,
+  createWebhookJobs,
   expectEachDeliveredOnce,
   mapLimit,
   timerCluster,
@@ -25,27 +26,21 @@ test('with the runners still up, timers due during an orchestrator outage fire o
   const url = `${t.receiver.url}${PATH}`;
   const t0 = Date.now();
   // Due during the outage (+2.5 s … +5 s, and 3 … 5 s from creation) and around the restart (+9 s … +11 s).
-  const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
-    'POST',
-    '/jobs/batch',
-    {
-      jobs: Array.from({ length: 60 }, (_, i) => ({
-        type: 'webhook',
-        payload: { url },
-        runAt: new Date(
-          t0 + (i < 40 ? 2_500 + Math.floor((i / 39) * 2_500) : 9_000 + (i - 40) * 100),
-        ).toISOString(),
-      })),
-    },
-    { via: o1 },
+  const batchIds = await createWebhookJobs(
+    cluster,
+    url,
+    Array.from(
+      { length: 60 },
+      (_, i) => t0 + (i < 40 ? 2_500 + Math.floor((i / 39) * 2_500) : 9_000 + (i - 40) * 100),
+    ),
+    o1,
   );
-  expect(status, JSON.stringify(body)).toBe(201);
   const timers = await mapLimit(
     Array.from({ length: 20 }, (_, i) => i),
     8,
     (i) => createTimer(cluster, { seconds: i < 12 ? 3 + (i % 3) : 10, url }, [o1, o2][i % 2]),
   );
-  const ids = [...body.jobs.map((j) => j.id), ...timers.map((t) => t.id)];
+  const ids = [...batchIds, ...timers.map((t) => t.id)];
 
   await cluster.killOrchestrators();
   expect(Date.now() - t0, 'the kill came before the first timer was due').toBeLessThan(2_400);

@@ -3,6 +3,7 @@ import { expect, test } from 'vitest';
 import {
   checkLateness,
   createTimer,
+  createWebhookJobs,
   expectEachDeliveredOnce,
   mapLimit,
   timerCluster,
@@ -24,25 +25,18 @@ test('timers that expire while every process is down fire once each after the re
   const url = `${t.receiver.url}${PATH}`;
   const t0 = Date.now();
   // 60 through the batch API, due uniformly over +2.5 s … +8 s; 30 through POST /timers, 3 … 8 s (5 per second).
-  const { status, body } = await cluster.request<{ jobs: { id: number }[] }>(
-    'POST',
-    '/jobs/batch',
-    {
-      jobs: Array.from({ length: 60 }, (_, i) => ({
-        type: 'webhook',
-        payload: { url },
-        runAt: new Date(t0 + 2_500 + Math.floor((i / 59) * 5_500)).toISOString(),
-      })),
-    },
-    { via: o2 },
+  const batchIds = await createWebhookJobs(
+    cluster,
+    url,
+    Array.from({ length: 60 }, (_, i) => t0 + 2_500 + Math.floor((i / 59) * 5_500)),
+    o2,
   );
-  expect(status, JSON.stringify(body)).toBe(201);
   const timers = await mapLimit(
     Array.from({ length: 30 }, (_, i) => i),
     8,
     (i) => createTimer(cluster, { seconds: 3 + (i % 6), url }, [o1, o2][i % 2]),
   );
-  const ids = [...body.jobs.map((j) => j.id), ...timers.map((t) => t.id)];
+  const ids = [...batchIds, ...timers.map((t) => t.id)];
 
   await Promise.all([cluster.killOrchestrators(), cluster.killRunners()]);
   // Everything died before the first timer was due, so nothing was in flight.
