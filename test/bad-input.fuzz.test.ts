@@ -1,4 +1,3 @@
-import { knownTypes } from '@hourglass/handlers';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -366,9 +365,10 @@ const positiveIds = fc.array(fc.integer({ min: 1, max: 1_000_000 }), { maxLength
 const JOB: Shape = {
   type: {
     valid: fc.constantFrom('echo', 'noop'),
+    // Any name matching ^[a-z][a-z0-9_.-]{0,99}$ is a valid type; anything else is not.
     invalid: fc.oneof(
       badString(1, 100),
-      letters(1, 20).filter((t) => !knownTypes.includes(t)),
+      fc.stringMatching(/^([A-Z0-9_.-]|[a-z][a-z0-9_.-]*[ A-Z!/])[a-z]{0,10}$/),
     ),
     required: true,
   },
@@ -551,6 +551,20 @@ const HEARTBEAT: Shape = {
       fc.integer({ min: 10_001, max: 12_000 }).map((n) => Array.from({ length: n }, (_, i) => i + 1)),
     ),
   },
+  progress: {
+    valid: fc.dictionary(
+      fc.integer({ min: 1, max: 1_000_000 }).map(String),
+      fc.integer({ min: 0, max: 100 }),
+      {
+        maxKeys: 3,
+      },
+    ),
+    invalid: fc.oneof(
+      notNumber.filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
+      fc.constantFrom({ '0': 5 }, { abc: 5 }, { '1': 101 }, { '1': -1 }, { '1': 'half' }, { '1': [1] }),
+      fc.constant({ '1': { note: 'x'.repeat(2_000) } }),
+    ),
+  },
 };
 const DEREGISTER: Shape = {
   started: { ...HEARTBEAT.running!, required: true },
@@ -604,7 +618,7 @@ const brokenJson = fc.oneof(
     '[1, 2',
     '{"a": 1}}',
     '\u0000',
-    ' ',
+    // (An empty or blank body is no body, not broken JSON: routes that take none accept it.)
   ),
   fc
     .uint8Array({ minLength: 1, maxLength: 50 })
@@ -809,6 +823,13 @@ const badCursor = fc.oneof(
   letters(1, 8),
   fc.constantFrom('', '1e999', 'Infinity'),
 );
+/** Seconds to wait: 0 to 60. */
+const badWait = fc.oneof(
+  int(61, 10 ** 9).map(String),
+  fc.integer({ min: -(10 ** 6), max: -1 }).map(String),
+  letters(1, 8),
+  fc.constantFrom('1e999', 'Infinity', 'NaN', '-0.5'),
+);
 const badBool = letters(1, 8).filter((v) => v !== 'true' && v !== 'false');
 
 /** Id routes: a malformed id (400), a well-formed unknown one (404), or body-level defects on a real one. */
@@ -969,7 +990,18 @@ const ROUTES: Route[] = [
     path: '/jobs/:id',
     auth: 'client',
     runs: 50,
-    bad: idRoute('GET', (id) => `/jobs/${id}`),
+    bad: () =>
+      fc.oneof(
+        idRoute('GET', (id) => `/jobs/${id}`)(),
+        badQuery({ wait: badWait }).map(
+          ([defect, q]): Req => ({
+            method: 'GET',
+            url: `/jobs/${fx.scheduledJobId}${q}`,
+            headers: admin,
+            defect,
+          }),
+        ),
+      ),
     someInput: () => fc.constant({ url: `/jobs/${fx.scheduledJobId}`, headers: {} }),
   },
   {
@@ -1207,6 +1239,22 @@ const ROUTES: Route[] = [
         ([defect, q]): Req => ({ method: 'GET', url: `/runners${q}`, headers: admin, defect }),
       ),
     someInput: () => fc.constant({ url: '/runners', headers: {} }),
+  },
+  {
+    method: 'GET',
+    path: '/job-types',
+    auth: 'client',
+    runs: 20,
+    bad: () =>
+      fc.tuple(letters(1, 12), asciiText(0, 10)).map(
+        ([k, v]): Req => ({
+          method: 'GET',
+          url: `/job-types${qs([[k, v]])}`,
+          headers: admin,
+          defect: `parameter ${k}`,
+        }),
+      ),
+    someInput: () => fc.constant({ url: '/job-types', headers: {} }),
   },
   // Executions
   {

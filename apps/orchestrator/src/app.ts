@@ -1,4 +1,4 @@
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type AuthOptions, authPlugin } from './auth/plugin.js';
@@ -23,6 +23,7 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
     ...opts,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  acceptEmptyJsonBodies(app);
   // Answers are serialised as they are: their zod schemas document them and type-check the handlers, but
   // validating every answer at run time would cost CPU on the hot paths (claims, reports) for no gain.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -47,6 +48,20 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+/**
+ * An empty body sent with `Content-Type: application/json` means "no body": many HTTP clients (and the README's
+ * own `api` shell function) send the header on every request, and Fastify's parser refused such a body-less
+ * `POST /jobs/7/pause` with FST_ERR_CTP_EMPTY_JSON_BODY. Anything else goes to Fastify's own JSON parser.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
+}
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -10,6 +10,9 @@ import { scheduler } from './loops/scheduler.js';
 import { createMetrics } from './metrics.js';
 import { DbClock } from './services/db-clock.js';
 import { createServices } from './services/index.js';
+import { JobTypeCatalog } from './services/job-type-catalog.js';
+import { JobWaiters } from './services/job-waiters.js';
+import { ListenConnection } from './services/listen-connection.js';
 import { ReadySignal } from './services/ready-signal.js';
 
 /**
@@ -23,12 +26,17 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   });
   const { db } = database;
   const clock = new DbClock(db);
-  const signal = new ReadySignal(db, config.DATABASE_URL, clock, log, config.WAKE_SAFETY_NET_MS);
+  const listen = new ListenConnection(config.DATABASE_URL, log);
+  const signal = new ReadySignal(db, listen, clock, log, config.WAKE_SAFETY_NET_MS);
+  const waiters = new JobWaiters(db, listen, log, config.WAKE_SAFETY_NET_MS);
+  const catalog = new JobTypeCatalog(db, listen, log);
   const metrics = createMetrics(db);
   const services = createServices({
     db,
     metrics,
     signal,
+    waiters,
+    catalog,
     clock,
     timings: {
       leaseMs: config.LEASE_MS,
@@ -72,7 +80,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     /** Starts the background loops and the LISTEN connection; the HTTP server is started by `listen`. */
     async start() {
       await clock.sync();
-      await signal.start();
+      signal.start();
+      await listen.start();
       for (const loop of loops) loop.start();
     },
     async listen() {
@@ -80,10 +89,12 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     },
     async close() {
       services.claims.close();
+      waiters.close();
       await app.close();
       await Promise.all(loops.map((l) => l.stop()));
       clearInterval(clockSync);
-      await signal.stop();
+      signal.stop();
+      await listen.stop();
       await database.destroy();
     },
   };

@@ -14,6 +14,18 @@ export const IdParams = z.strictObject({
 
 export const RunnerIdParams = z.strictObject({ id: z.uuid() });
 
+/**
+ * A job type's name: lowercase letters, digits, `_`, `.` and `-`, starting with a letter, at most 100 characters
+ * (`resize-image`, `billing.charge`). Any such name is accepted; runners say which ones they serve.
+ */
+export const JOB_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,99}$/;
+export const JobTypeName = z
+  .string()
+  .regex(
+    JOB_TYPE_PATTERN,
+    'must be 1-100 lowercase letters, digits, "_", "." or "-", starting with a letter (^[a-z][a-z0-9_.-]{0,99}$)',
+  );
+
 /** ISO-8601 UTC timestamp as the API prints it. */
 export const Timestamp = z.iso.datetime();
 

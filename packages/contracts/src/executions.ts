@@ -25,7 +25,14 @@ export const Execution = z.object({
   runnerId: z.uuid().nullable(),
   leaseExpiresAt: Timestamp.nullable(),
   error: z.string().nullable(),
+  /** A stable code for the failure: `PAYLOAD_INVALID`, `PERMANENT`, or one the handler chose. */
+  errorCode: z.string().nullable(),
+  /** false: the runner reported the failure as permanent (no further attempts). null unless failed. */
+  retryable: z.boolean().nullable(),
   result: z.unknown(),
+  /** The handler's last progress report (0-100, or a small JSON object), and when it arrived. */
+  progress: z.unknown(),
+  progressAt: Timestamp.nullable(),
 });
 export type Execution = z.infer<typeof Execution>;
 
@@ -36,12 +43,25 @@ export const ActiveExecutions = z.object({ items: z.array(ActiveExecution) });
 export const ExecutionList = Page(Execution);
 export const ExecutionListQuery = z.strictObject({ ...PageQuery });
 
+/** A failure's code: what a program can switch on (`PAYLOAD_INVALID`, `PERMANENT`, `CARD_DECLINED`, …). */
+export const ErrorCode = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, "_", "." or "-"');
+
 /** What a runner reports for one execution. */
 /** When the handler started, by the runner's clock: gives claim-to-start latency. */
 const startedAt = Timestamp.optional();
 export const Outcome = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('SUCCEEDED'), result: z.unknown().optional(), startedAt }),
-  z.strictObject({ status: z.literal('FAILED'), error: z.string().min(1).max(10_000), startedAt }),
+  z.strictObject({
+    status: z.literal('FAILED'),
+    error: z.string().min(1).max(10_000),
+    /** false: a permanent failure (bad input, a refused card): no more attempts, straight to the dead-letter queue. */
+    retryable: z.boolean().optional(),
+    /** A stable code for the failure; a permanent failure without one is stored as `PERMANENT`. */
+    code: ErrorCode.optional(),
+    startedAt,
+  }),
   z.strictObject({ status: z.literal('CANCELLED'), error: z.string().max(10_000).optional(), startedAt }),
 ]);
 export type Outcome = z.infer<typeof Outcome>;

@@ -1,4 +1,5 @@
 export * from './api-keys.js';
+export * from './builtin-types.js';
 export * from './common.js';
 export * from './dead-letters.js';
 export * from './executions.js';

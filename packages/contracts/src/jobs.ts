@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Page, PageQuery, Timestamp } from './common.js';
+import { Id, JobTypeName, Page, PageQuery, Timestamp } from './common.js';
 
 export const JobStatus = z.enum(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -53,10 +53,11 @@ const TIMING_FIELDS = ['runAt', 'delayMs', 'scheduleExpression', 'intervalSecond
  */
 export const CreateJobBody = z
   .strictObject({
-    type: z.string().min(1).max(100),
+    type: JobTypeName,
     payload: z.unknown().optional(),
     priority: z.number().int().min(-1000).max(1000).default(0),
-    maxAttempts: z.number().int().min(1).max(100).default(DEFAULT_MAX_ATTEMPTS),
+    /** Attempts in all, counting the first; default: the type's declared default, else 3. */
+    maxAttempts: z.number().int().min(1).max(100).optional(),
     backoff: Backoff.optional(),
     timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
     runAt: Timestamp.optional(),
@@ -116,6 +117,11 @@ export const ExecutionSummary = z.object({
   scheduledFor: Timestamp,
   finishedAt: Timestamp.nullable(),
   error: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  /** What the handler returned (SUCCEEDED), else null. */
+  result: z.unknown(),
+  progress: z.unknown(),
+  progressAt: Timestamp.nullable(),
 });
 
 export const Schedule = z.object({
@@ -161,8 +167,20 @@ export const Job = z.object({
       executionId: Id.nullable(),
     })
     .optional(),
+  /**
+   * Only in the answer to a create: things worth knowing that did not stop it, e.g. `TYPE_UNDECLARED` (no runner
+   * has declared this type yet, so its payload was not checked and nothing may run it).
+   */
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
 });
 export type Job = z.infer<typeof Job>;
+
+/** `GET /jobs/{id}?wait=30`: answer as soon as the job is final, or after `wait` seconds with it as it is. */
+export const GetJobQuery = z.strictObject({
+  wait: z.coerce.number().min(0).max(60).default(0),
+});
+
+export const FINAL_JOB_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 
 export const ListJobsQuery = z.strictObject({
   status: JobStatus.optional(),

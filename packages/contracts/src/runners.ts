@@ -1,7 +1,27 @@
 import { z } from 'zod';
-import { Id, Timestamp } from './common.js';
+import { Id, JobTypeName, Timestamp } from './common.js';
+import { Backoff } from './jobs.js';
 
 export const RunnerStatus = z.enum(['ONLINE', 'DRAINING', 'OFFLINE']);
+
+/** A payload's JSON Schema (draft 2020-12), as a runner declares it: at most 64 KiB and 32 levels deep. */
+export const PayloadJsonSchema = z.record(z.string(), z.unknown());
+
+/**
+ * A type a runner serves, with what it knows about it: the JSON Schema its payload must satisfy (checked when a job
+ * is created) and the retry settings jobs of this type get when they set none.
+ */
+export const TypeDeclaration = z.strictObject({
+  type: JobTypeName,
+  payloadSchema: PayloadJsonSchema.optional(),
+  retry: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(100).optional(),
+      backoff: Backoff.optional(),
+    })
+    .optional(),
+});
+export type TypeDeclaration = z.infer<typeof TypeDeclaration>;
 
 export const RegisterRunnerBody = z
   .strictObject({
@@ -9,12 +29,41 @@ export const RegisterRunnerBody = z
     id: z.uuid().optional(),
     name: z.string().min(1).max(200),
     host: z.string().min(1).max(255),
-    types: z.array(z.string().min(1).max(100)).min(1).max(200),
+    /** The types it serves: names, or declarations with a payload schema and retry defaults. */
+    types: z
+      .array(z.union([JobTypeName, TypeDeclaration]))
+      .min(1)
+      .max(200),
     capacity: z.number().int().min(1).max(10_000),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.types.forEach((t, i) => {
+      const name = typeof t === 'string' ? t : t.type;
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: ['types', i], message: `'${name}' is listed twice` });
+      seen.add(name);
+    });
   })
   .meta({
     examples: [
       { name: 'runner-1', host: 'worker-a', types: ['echo', 'noop', 'sleep', 'webhook'], capacity: 10 },
+      {
+        name: 'images-1',
+        host: 'worker-b',
+        types: [
+          {
+            type: 'resize-image',
+            payloadSchema: {
+              type: 'object',
+              properties: { url: { type: 'string' }, width: { type: 'integer', minimum: 1 } },
+              required: ['url', 'width'],
+            },
+            retry: { maxAttempts: 5 },
+          },
+        ],
+        capacity: 4,
+      },
     ],
   });
 export type RegisterRunnerBody = z.infer<typeof RegisterRunnerBody>;
@@ -27,9 +76,23 @@ export const RegisterRunnerReply = z.object({
 });
 export type RegisterRunnerReply = z.infer<typeof RegisterRunnerReply>;
 
+/** A progress report: a percentage, or a small JSON object (at most 1 KiB) such as `{"done": 40, "of": 90}`. */
+export const ProgressValue = z.union([
+  z.number().min(0).max(100),
+  z
+    .record(z.string(), z.unknown())
+    .refine((v) => JSON.stringify(v).length <= 1024, { message: 'must be at most 1 KiB of JSON' }),
+]);
+export type ProgressValue = z.infer<typeof ProgressValue>;
+
 export const HeartbeatBody = z.strictObject({
   /** Executions the runner is working on; any it no longer holds come back in `cancel`. */
   running: z.array(Id).max(10_000).default([]),
+  /** Latest progress of running executions, by execution id (`{"42": 75}`); shown on the execution. */
+  progress: z
+    .record(z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be an execution id'), ProgressValue)
+    .refine((p) => Object.keys(p).length <= 10_000, { message: 'at most 10,000 entries' })
+    .optional(),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 
@@ -90,3 +153,28 @@ export const Runner = z.object({
 });
 export type Runner = z.infer<typeof Runner>;
 export const RunnerList = z.object({ items: z.array(Runner) });
+
+/** One job type as `GET /job-types` shows it: its schema, who serves it, and its backlog. */
+export const JobType = z.object({
+  name: z.string(),
+  builtin: z.boolean(),
+  /** The payload JSON Schema jobs are checked against at creation (null: none declared, nothing checked). */
+  payloadSchema: PayloadJsonSchema.nullable(),
+  /** Goes up by one each time a registration declares a different schema (the newest registration wins). */
+  schemaVersion: z.number().int(),
+  schemaUpdatedAt: Timestamp.nullable(),
+  /** The runner whose registration set the current schema. */
+  schemaDeclaredBy: z.uuid().nullable(),
+  retry: z.object({ maxAttempts: z.number().int().nullable(), backoff: z.unknown() }),
+  /** ONLINE runners that serve it; `schemaMatches` is false for one that declared another schema. */
+  runners: z.array(
+    z.object({ id: z.uuid(), name: z.string(), status: RunnerStatus, schemaMatches: z.boolean().nullable() }),
+  ),
+  /** Executions due now and not yet claimed, and how long the oldest of them has waited. */
+  dueBacklog: z.number().int(),
+  oldestDueAgeSeconds: z.number().nullable(),
+  /** When a runner last declared it (null: only seen on jobs). */
+  lastDeclaredAt: Timestamp.nullable(),
+});
+export type JobType = z.infer<typeof JobType>;
+export const JobTypeList = z.object({ items: z.array(JobType) });

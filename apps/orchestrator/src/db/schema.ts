@@ -58,6 +58,10 @@ export interface ExecutionsTable {
   finished_at: Timestamp | null;
   error: string | null;
   result: Json | null;
+  retryable: boolean | null;
+  error_code: string | null;
+  progress: Json | null;
+  progress_at: Timestamp | null;
 }
 
 export interface RunnersTable {
@@ -69,6 +73,20 @@ export interface RunnersTable {
   status: Generated<string>;
   registered_at: DefaultedTimestamp;
   last_heartbeat_at: DefaultedTimestamp;
+  schema_hashes: Generated<unknown>;
+}
+
+export interface JobTypesTable {
+  name: string;
+  payload_schema: Json | null;
+  schema_hash: string | null;
+  schema_version: Generated<number>;
+  schema_updated_at: Timestamp | null;
+  schema_runner_id: string | null;
+  max_attempts: number | null;
+  backoff: Json | null;
+  first_declared_at: DefaultedTimestamp;
+  last_declared_at: DefaultedTimestamp;
 }
 
 export interface DeadLettersTable {
@@ -89,4 +107,5 @@ export interface Database {
   runners: RunnersTable;
   dead_letters: DeadLettersTable;
   occurrences: OccurrencesTable;
+  job_types: JobTypesTable;
 }

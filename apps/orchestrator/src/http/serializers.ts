@@ -65,6 +65,10 @@ export function toJob(
             scheduledFor: iso(lastExecution.scheduled_for),
             finishedAt: isoOrNull(lastExecution.finished_at),
             error: lastExecution.error,
+            errorCode: lastExecution.error_code,
+            result: lastExecution.result ?? null,
+            progress: lastExecution.progress ?? null,
+            progressAt: isoOrNull(lastExecution.progress_at),
           },
         }),
   };
@@ -85,7 +89,11 @@ export function toExecution(row: ExecutionRow): Execution {
     runnerId: row.runner_id,
     leaseExpiresAt: isoOrNull(row.lease_expires_at),
     error: row.error,
+    errorCode: row.error_code,
+    retryable: row.retryable,
     result: row.result ?? null,
+    progress: row.progress ?? null,
+    progressAt: isoOrNull(row.progress_at),
   };
 }
 

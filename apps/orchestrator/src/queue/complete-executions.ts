@@ -8,6 +8,9 @@ export interface CompletionInput {
   error: string | null;
   result: unknown;
   started_at: string | null;
+  /** false for a failure the runner reported as permanent; null unless FAILED. */
+  retryable: boolean | null;
+  error_code: string | null;
 }
 
 export interface RecordedRow extends FinishedExecutionRow {
@@ -29,12 +32,13 @@ export async function completeExecutions(
   const { rows } = await sql<RecordedRow>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-        AS x(id bigint, status text, error text, result jsonb, started_at timestamptz)
+        AS x(id bigint, status text, error text, result jsonb, started_at timestamptz, retryable boolean,
+             error_code text)
     ),
     recorded AS (
       UPDATE executions e
       SET status = i.status, error = i.error, result = i.result, started_at = i.started_at,
-          finished_at = now(), lease_expires_at = NULL
+          retryable = i.retryable, error_code = i.error_code, finished_at = now(), lease_expires_at = NULL
       FROM input i
       WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at

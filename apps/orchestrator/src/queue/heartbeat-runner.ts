@@ -10,7 +10,7 @@ export interface HeartbeatResult {
 }
 
 /**
- * One round trip renews every lease the runner holds and reads what it must abort. A runner marked OFFLINE
+ * One round trip renews every lease the runner holds, stores the progress it reports, and reads what it must abort. A runner marked OFFLINE
  * that heartbeats again is ONLINE again (it was partitioned, not dead); its reaped executions come back in
  * `cancel` because they are no longer RUNNING under it.
  */
@@ -19,6 +19,8 @@ export async function heartbeatRunner(
   runnerId: string,
   running: number[],
   leaseMs: number,
+  /** Latest progress by execution id; stored on executions the runner still holds. */
+  progress: Record<string, unknown> = {},
 ): Promise<HeartbeatResult> {
   const { rows } = await sql<{ status: string | null; lease_expires_at: Date; cancel: number[] }>`
     WITH runner AS (
@@ -27,8 +29,13 @@ export async function heartbeatRunner(
       WHERE id = ${runnerId}
       RETURNING status
     ),
+    progress AS (
+      SELECT key::bigint AS id, value FROM jsonb_each(${JSON.stringify(progress)}::jsonb)
+    ),
     renewed AS (
-      UPDATE executions SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE executions e SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+        progress = coalesce((SELECT p.value FROM progress p WHERE p.id = e.id), e.progress),
+        progress_at = CASE WHEN EXISTS (SELECT 1 FROM progress p WHERE p.id = e.id) THEN now() ELSE e.progress_at END
       WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM runner)
       RETURNING id, cancel_requested
     )

@@ -10,16 +10,20 @@ export interface RunnerRegistration {
   capacity: number;
   /** The API key it registered with (null without authentication). */
   apiKeyId: number | null;
+  /** The schema hash it declared per type. */
+  schemaHashes: Record<string, string>;
 }
 
 /** Registers a runner, or re-registers one that restarted with the id it had (back to ONLINE). */
 export async function registerRunner(db: Db, r: RunnerRegistration): Promise<RunnerRow> {
   const { rows } = await sql<RunnerRow>`
-    INSERT INTO runners (id, name, host, types, capacity, api_key_id)
-    VALUES (${r.id}, ${r.name}, ${r.host}, ${r.types}::text[], ${r.capacity}, ${r.apiKeyId})
+    INSERT INTO runners (id, name, host, types, capacity, api_key_id, schema_hashes)
+    VALUES (${r.id}, ${r.name}, ${r.host}, ${r.types}::text[], ${r.capacity}, ${r.apiKeyId},
+            ${JSON.stringify(r.schemaHashes)}::jsonb)
     ON CONFLICT (id) DO UPDATE
       SET name = excluded.name, host = excluded.host, types = excluded.types, capacity = excluded.capacity,
-          api_key_id = excluded.api_key_id, status = 'ONLINE', registered_at = now(), last_heartbeat_at = now()
+          api_key_id = excluded.api_key_id, schema_hashes = excluded.schema_hashes, status = 'ONLINE',
+          registered_at = now(), last_heartbeat_at = now()
     RETURNING *
   `.execute(db);
   return rows[0]!;

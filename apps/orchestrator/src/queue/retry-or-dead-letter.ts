@@ -15,14 +15,17 @@ export interface RetryRow {
  * - attempts left: the next attempt is inserted after exponential backoff,
  *   `min(initial × factor^(attempt−1), max)`, optionally jittered over [delay/2, delay]; the job goes back to
  *   SCHEDULED;
- * - none left: the last execution is dead-lettered, and a one-shot job is FAILED (a recurring one goes on).
+ * - none left (or the runner reported the failure as permanent): the last execution is dead-lettered, and a
+ *   one-shot job is FAILED (a recurring one goes on).
  * A cancelled job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
  */
 export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promise<RetryRow[]> {
   if (executionIds.length === 0) return [];
   const { rows } = await sql<RetryRow>`
     WITH failed AS (
-      SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, j.priority, j.max_attempts,
+      SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, j.priority,
+             -- A failure reported as permanent has no attempts left, whatever the budget.
+             CASE WHEN e.retryable IS FALSE THEN e.attempt ELSE j.max_attempts END AS max_attempts,
              least(j.backoff_max_ms, j.backoff_initial_ms * power(j.backoff_factor, e.attempt - 1))
                * CASE WHEN j.backoff_jitter THEN 0.5 + random() * 0.5 ELSE 1 END AS delay_ms
       FROM executions e JOIN jobs j ON j.id = e.job_id

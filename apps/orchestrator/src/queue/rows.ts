@@ -44,6 +44,10 @@ export interface ExecutionRow {
   finished_at: Date | null;
   error: string | null;
   result: unknown;
+  retryable: boolean | null;
+  error_code: string | null;
+  progress: unknown;
+  progress_at: Date | null;
 }
 
 export interface RunnerRow {
@@ -55,6 +59,8 @@ export interface RunnerRow {
   status: string;
   registered_at: Date;
   last_heartbeat_at: Date;
+  /** The schema hash this runner declared per type. */
+  schema_hashes: Record<string, string>;
 }
 
 export interface DeadLetterRow {

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import { type Metrics, recordFinished } from '../metrics.js';
 import { type CompletionInput, completeExecutions, readPriorOutcomes } from '../queue/complete-executions.js';
 import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { JobWaiters } from './job-waiters.js';
 import type { ReadySignal } from './ready-signal.js';
 
 export interface CompletionResult {
@@ -16,6 +17,7 @@ export class CompletionsService {
   constructor(
     private readonly db: Db,
     private readonly signal: ReadySignal,
+    private readonly waiters: JobWaiters,
     private readonly metrics: Metrics,
   ) {}
 
@@ -27,13 +29,7 @@ export class CompletionsService {
     const inputs = new Map<number, CompletionInput>();
     for (const r of reports) {
       if (inputs.has(r.executionId)) continue;
-      inputs.set(r.executionId, {
-        id: r.executionId,
-        status: r.outcome.status,
-        error: r.outcome.status === 'SUCCEEDED' ? null : (r.outcome.error ?? null),
-        result: r.outcome.status === 'SUCCEEDED' ? r.outcome.result : null,
-        started_at: r.outcome.startedAt ?? null,
-      });
+      inputs.set(r.executionId, completionInput(r.executionId, r.outcome));
     }
     const { recorded, prior, retries } = await this.db.transaction().execute(async (trx) => {
       const recorded = await completeExecutions(trx, runnerId, [...inputs.values()]);
@@ -47,6 +43,7 @@ export class CompletionsService {
       return { recorded, prior, retries };
     });
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+    this.waiters.changed(recorded.map((r) => r.job_id));
     recordFinished(this.metrics, recorded);
 
     const recordedIds = new Map(recorded.map((r) => [r.id, r.status]));
@@ -66,4 +63,35 @@ export class CompletionsService {
       return { executionId, verdict, status: current };
     });
   }
+}
+
+/** A report as the queue stores it. A permanent failure without a code of its own is stored as `PERMANENT`. */
+function completionInput(id: number, outcome: Outcome): CompletionInput {
+  switch (outcome.status) {
+    case 'SUCCEEDED':
+      return base(id, outcome, { result: outcome.result });
+    case 'CANCELLED':
+      return base(id, outcome, { error: outcome.error ?? null });
+    case 'FAILED': {
+      const retryable = outcome.retryable !== false;
+      return base(id, outcome, {
+        error: outcome.error,
+        retryable,
+        error_code: outcome.code ?? (retryable ? null : 'PERMANENT'),
+      });
+    }
+  }
+}
+
+function base(id: number, outcome: Outcome, fields: Partial<CompletionInput>): CompletionInput {
+  return {
+    id,
+    status: outcome.status,
+    error: null,
+    result: null,
+    started_at: outcome.startedAt ?? null,
+    retryable: null,
+    error_code: null,
+    ...fields,
+  };
 }

@@ -6,6 +6,9 @@ import { ClaimDispatcher } from './claim-dispatcher.js';
 import { CompletionsService } from './completions-service.js';
 import type { DbClock } from './db-clock.js';
 import { DeadLettersService } from './dead-letters-service.js';
+import type { JobTypeCatalog } from './job-type-catalog.js';
+import { JobTypesService } from './job-types-service.js';
+import type { JobWaiters } from './job-waiters.js';
 import { JobsService } from './jobs-service.js';
 import type { ReadySignal } from './ready-signal.js';
 import { RunnersService, type RunnerTimings } from './runners-service.js';
@@ -14,6 +17,9 @@ import { TimersService } from './timers-service.js';
 export interface ServiceDeps {
   db: Db;
   signal: ReadySignal;
+  /** Wakes requests waiting for a job to change (`GET /jobs/{id}?wait=`). */
+  waiters: JobWaiters;
+  catalog: JobTypeCatalog;
   clock: DbClock;
   timings: RunnerTimings;
   log: Logger;
@@ -25,6 +31,8 @@ export interface ServiceDeps {
 export function createServices({
   db,
   signal,
+  waiters,
+  catalog,
   clock,
   timings,
   log,
@@ -32,15 +40,16 @@ export function createServices({
   metrics,
 }: ServiceDeps) {
   const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
-  const jobs = new JobsService(db, signal, clock, blockPrivateWebhookTargets, metrics);
+  const jobs = new JobsService(db, signal, waiters, clock, catalog, blockPrivateWebhookTargets, metrics);
   return {
     db,
     metrics,
     claims,
     jobs,
     timers: new TimersService(db, jobs),
-    runners: new RunnersService(db, claims, signal, timings, () => clock.now()),
-    completions: new CompletionsService(db, signal, metrics),
+    runners: new RunnersService(db, claims, signal, timings, catalog, () => clock.now()),
+    jobTypes: new JobTypesService(db),
+    completions: new CompletionsService(db, signal, waiters, metrics),
     deadLetters: new DeadLettersService(db, signal),
     executions: {
       get: (id: number) => findExecution(db, id),

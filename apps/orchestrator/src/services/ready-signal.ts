@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import { decodeNotification, notifyReady } from '../queue/notify-ready.js';
 import { upcomingReadyTimes } from '../queue/promote-due-executions.js';
 import { READY_CHANNEL } from '../queue/timing.js';
 import type { DbClock } from './db-clock.js';
+import type { ListenConnection } from './listen-connection.js';
 
 /**
  * Timers fire this long after a due time. Due times are whole ms (PostgreSQL keeps µs) and the database clock
@@ -26,39 +26,47 @@ export class ReadySignal {
   private readonly id = randomUUID();
   private listeners = new Set<() => void>();
   private timers = new Map<number, NodeJS.Timeout>();
-  private client: pg.Client | undefined;
   private pendingNotify: number[] = [];
   private notifying = false;
   private safetyNet: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
-    private readonly connectionString: string,
+    listen: ListenConnection,
     private readonly clock: DbClock,
     private readonly log: Logger,
     private readonly safetyNetMs = 1_000,
-  ) {}
+  ) {
+    listen.subscribe(READY_CHANNEL, (payload) => {
+      const { sender, dueTimesMs } = decodeNotification(payload);
+      if (sender !== this.id) this.schedule(dueTimesMs);
+    });
+    // Whatever became ready while we were not listening: wake now, and at the due times of the rest.
+    listen.onConnected(() => {
+      upcomingReadyTimes(this.db).then(
+        (times) => {
+          this.schedule(times.map((d) => d.getTime()));
+          this.wake();
+        },
+        (err) => this.log.warn({ err }, 'cannot read upcoming due times; the safety net will wake claimers'),
+      );
+    });
+  }
 
   onWake(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  async start(): Promise<void> {
+  start(): void {
     this.safetyNet = setInterval(() => this.wake(), this.safetyNetMs);
     this.safetyNet.unref();
-    await this.connect();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  stop(): void {
     clearInterval(this.safetyNet);
-    clearTimeout(this.reconnectTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    await this.client?.end().catch(() => {});
   }
 
   /** Executions became claimable at these due times (epoch ms, database clock). */
@@ -108,45 +116,5 @@ export class ReadySignal {
 
   private wake(): void {
     for (const fn of this.listeners) fn();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    const client = new pg.Client({
-      connectionString: this.connectionString,
-      application_name: 'hourglass-listen',
-    });
-    client.on('notification', (msg) => {
-      if (msg.channel !== READY_CHANNEL) return;
-      const { sender, dueTimesMs } = decodeNotification(msg.payload);
-      if (sender !== this.id) this.schedule(dueTimesMs);
-    });
-    client.on('error', (err) => {
-      this.log.warn({ err }, 'LISTEN connection lost; reconnecting');
-      this.retryConnect(client);
-    });
-    client.on('end', () => this.retryConnect(client));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${READY_CHANNEL}`);
-      this.client = client;
-      // Whatever became ready while we were not listening: wake now, and at the due times of the rest.
-      this.schedule((await upcomingReadyTimes(this.db)).map((d) => d.getTime()));
-      this.wake();
-    } catch (err) {
-      this.log.warn({ err }, 'cannot LISTEN yet; retrying');
-      this.retryConnect(client);
-    }
-  }
-
-  private retryConnect(client: pg.Client): void {
-    if (this.stopped || this.reconnectTimer || (this.client && this.client !== client)) return;
-    this.client = undefined;
-    client.removeAllListeners('end');
-    void client.end().catch(() => {});
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, 1_000);
   }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RegisterRunnerBody } from '@hourglass/contracts';
+import { isBuiltinType, type RegisterRunnerBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
-import { AppError, notFound } from '../http/errors.js';
+import { AppError, badRequest, notFound } from '../http/errors.js';
 import { runnerKeyId } from '../queue/api-keys.js';
+import { declareJobTypes, type JobTypeDeclaration } from '../queue/declare-job-types.js';
 import { deregisterRunner } from '../queue/deregister-runner.js';
 import { drainRunner } from '../queue/drain-runner.js';
 import { heartbeatRunner } from '../queue/heartbeat-runner.js';
@@ -11,6 +12,8 @@ import { findRunner, listRunners } from '../queue/read-runners.js';
 import { registerRunner } from '../queue/register-runner.js';
 import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ClaimDispatcher } from './claim-dispatcher.js';
+import type { JobTypeCatalog } from './job-type-catalog.js';
+import { schemaHash, schemaProblem } from './payload-schemas.js';
 import type { ReadySignal } from './ready-signal.js';
 
 export interface RunnerTimings {
@@ -25,6 +28,7 @@ export class RunnersService {
     private readonly claims: ClaimDispatcher,
     private readonly signal: ReadySignal,
     private readonly timings: RunnerTimings,
+    private readonly catalog: JobTypeCatalog,
     private readonly clockNow: () => number = Date.now,
   ) {}
 
@@ -39,7 +43,14 @@ export class RunnersService {
         throw new AppError(403, 'NOT_YOUR_RUNNER', `runner ${body.id} was registered with another key`);
       }
     }
-    const row = await registerRunner(this.db, { ...body, id: body.id ?? randomUUID(), apiKeyId });
+    const { names, declarations, hashes } = readDeclarations(body.types);
+    const id = body.id ?? randomUUID();
+    const row = await this.db.transaction().execute(async (trx) => {
+      const runner = await registerRunner(trx, { ...body, id, types: names, apiKeyId, schemaHashes: hashes });
+      await declareJobTypes(trx, id, declarations);
+      return runner;
+    });
+    await this.catalog.declared(declarations.map((d) => d.name));
     return {
       id: row.id,
       heartbeatIntervalMs: this.timings.heartbeatIntervalMs,
@@ -48,8 +59,8 @@ export class RunnersService {
     };
   }
 
-  async heartbeat(id: string, running: number[]) {
-    const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs);
+  async heartbeat(id: string, running: number[], progress?: Record<string, unknown>) {
+    const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs, progress);
     if (!hb.found) throw notFound('runner', id);
     return {
       cancel: hb.cancel,
@@ -107,4 +118,35 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     () => {},
     () => {},
   );
+}
+
+/**
+ * The type names a registration serves, and what it declares about its custom types: each schema checked (size,
+ * depth, compiles) and hashed. A built-in name may be served, but its schema and retry settings are the built-in
+ * ones: what a runner declares for it is ignored.
+ */
+function readDeclarations(types: RegisterRunnerBody['types']) {
+  const names: string[] = [];
+  const declarations: JobTypeDeclaration[] = [];
+  const hashes: Record<string, string> = {};
+  types.forEach((t, i) => {
+    const d = typeof t === 'string' ? { type: t } : t;
+    names.push(d.type);
+    if (isBuiltinType(d.type)) return;
+    let hash: string | null = null;
+    if (d.payloadSchema) {
+      const problem = schemaProblem(d.payloadSchema);
+      if (problem) throw badRequest(`types.${i}.payloadSchema`, problem);
+      hash = schemaHash(d.payloadSchema);
+      hashes[d.type] = hash;
+    }
+    declarations.push({
+      name: d.type,
+      payload_schema: d.payloadSchema ?? null,
+      schema_hash: hash,
+      max_attempts: d.retry?.maxAttempts ?? null,
+      backoff: d.retry?.backoff ?? null,
+    });
+  });
+  return { names, declarations, hashes };
 }

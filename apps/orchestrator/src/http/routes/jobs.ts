@@ -4,6 +4,7 @@ import {
   Execution,
   ExecutionList,
   ExecutionListQuery,
+  GetJobQuery,
   IdempotencyKeyHeader,
   IdParams,
   Job,
@@ -15,6 +16,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import type { CreatedJob, CreateWarning } from '../../services/jobs-service.js';
 import { doc } from '../docs.js';
 import { page, toExecution, toJob } from '../serializers.js';
 
@@ -32,11 +34,11 @@ export const jobRoutes =
         },
       },
       async (req, reply) => {
-        const [{ job, created }] = (await s.jobs.create([req.body], {
+        const [{ job, created, warnings }] = (await s.jobs.create([req.body], {
           headerKey: req.headers['idempotency-key'],
-        })) as [{ job: Parameters<typeof toJob>[0]; created: boolean }];
+        })) as [CreatedJob];
         if (!created) void reply.header('idempotent-replayed', 'true');
-        return reply.status(created ? 201 : 200).send(toJob(job));
+        return reply.status(created ? 201 : 200).send(withWarnings(toJob(job), warnings));
       },
     );
 
@@ -53,7 +55,7 @@ export const jobRoutes =
         const results = await s.jobs.create(req.body.jobs, {
           fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
         });
-        return reply.status(201).send({ jobs: results.map((r) => toJob(r.job)) });
+        return reply.status(201).send({ jobs: results.map((r) => withWarnings(toJob(r.job), r.warnings)) });
       },
     );
 
@@ -79,12 +81,28 @@ export const jobRoutes =
       {
         config: { auth: 'client' },
         schema: {
-          ...doc('Jobs', 'One job with its schedule, last occurrence and last execution', { 200: Job }),
+          ...doc(
+            'Jobs',
+            'One job with its schedule, last occurrence and last execution (with its result); `?wait=30` answers as soon as the job is final',
+            { 200: Job },
+          ),
           params: IdParams,
+          querystring: GetJobQuery,
         },
       },
-      async (req) => {
-        const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
+      async (req, reply) => {
+        if (req.query.wait <= 0) {
+          const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
+          return toJob(job, lastExecution, lastOccurrence);
+        }
+        // Stop waiting as soon as the caller hangs up (see the long-poll claim in runners.ts).
+        const gone = new AbortController();
+        reply.raw.once('close', () => gone.abort());
+        const { job, lastExecution, lastOccurrence } = await s.jobs.getWhenFinal(
+          req.params.id,
+          req.query.wait * 1000,
+          gone.signal,
+        );
         return toJob(job, lastExecution, lastOccurrence);
       },
     );
@@ -177,3 +195,11 @@ export const jobRoutes =
       },
     );
   };
+
+/** A created job's answer carries its warnings (e.g. TYPE_UNDECLARED) when there are any. */
+function withWarnings<J extends object>(
+  job: J,
+  warnings: CreateWarning[],
+): J & { warnings?: CreateWarning[] } {
+  return warnings.length > 0 ? { ...job, warnings } : job;
+}

@@ -2,6 +2,7 @@ import {
   DeregisterBody,
   HeartbeatBody,
   HeartbeatReply,
+  JobTypeList,
   NextJobQuery,
   NextJobReply,
   RegisterRunnerBody,
@@ -40,14 +41,18 @@ export const runnerRoutes =
       {
         config: { auth: 'runner', runnerIdIn: 'params' },
         schema: {
-          ...doc('Runners', 'Heartbeat: renews every lease; answers what to cancel and whether to drain', {
-            200: HeartbeatReply,
-          }),
+          ...doc(
+            'Runners',
+            'Heartbeat: renews every lease, stores progress; answers what to cancel and whether to drain',
+            {
+              200: HeartbeatReply,
+            },
+          ),
           params: RunnerIdParams,
           body: HeartbeatBody.nullish(),
         },
       },
-      async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? []),
+      async (req) => s.runners.heartbeat(req.params.id, req.body?.running ?? [], req.body?.progress),
     );
 
     app.post(
@@ -117,6 +122,24 @@ export const runnerRoutes =
         },
       },
       async (req) => s.runners.deregister(req.params.id, req.body?.started),
+    );
+
+    app.get(
+      '/job-types',
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc(
+            'Runners',
+            'Every job type seen: its payload schema, the ONLINE runners that serve it, its due backlog',
+            {
+              200: JobTypeList,
+            },
+          ),
+          querystring: z.strictObject({}),
+        },
+      },
+      async () => ({ items: await s.jobTypes.list() }),
     );
 
     app.get(

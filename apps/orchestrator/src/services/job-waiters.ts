@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import { decodeJobsChanged, JOBS_CHANNEL, notifyJobsChanged } from '../queue/notify-jobs-changed.js';
+import type { ListenConnection } from './listen-connection.js';
+
+/**
+ * Lets a request wait until a job changes state (`GET /jobs/{id}?wait=30`), wherever the change happened:
+ * - changes recorded by this replica (`changed`) wake its waiters at once and are NOTIFYed to the others,
+ *   batched: one statement per burst, one in flight at a time;
+ * - changes elsewhere arrive on the LISTEN connection;
+ * - anything not announced (a lease reaped, a LISTEN reconnect) is caught by each waiter re-checking on a
+ *   safety-net interval.
+ */
+export class JobWaiters {
+  private readonly id = randomUUID();
+  private readonly waiting = new Map<number, Set<() => void>>();
+  private pending: number[] = [];
+  private notifying = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    listen: ListenConnection,
+    private readonly log: Logger,
+    private readonly safetyNetMs = 1_000,
+  ) {
+    listen.subscribe(JOBS_CHANNEL, (payload) => {
+      const { sender, jobIds } = decodeJobsChanged(payload);
+      if (sender !== this.id) this.wakeLocal(jobIds);
+    });
+  }
+
+  /** Jobs whose state this replica just changed (after commit). */
+  changed(jobIds: number[]): void {
+    if (jobIds.length === 0) return;
+    this.wakeLocal(jobIds);
+    this.pending.push(...jobIds);
+    void this.flush();
+  }
+
+  /**
+   * Calls `check` now and after every change of job `jobId` (or safety-net tick) until it answers something, the
+   * time is up, or `signal` aborts; answers what `check` answered, or undefined.
+   */
+  async waitFor<T>(
+    jobId: number,
+    check: () => Promise<T | undefined>,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<T | undefined> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const value = await check();
+      const left = deadline - Date.now();
+      if (value !== undefined || left <= 0 || signal.aborted || this.closed) return value;
+      await this.nextChange(jobId, Math.min(left, this.safetyNetMs), signal);
+    }
+  }
+
+  /** Ends every wait (each answers with the job as it is): the replica is shutting down. */
+  close(): void {
+    this.closed = true;
+    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
+  }
+
+  get waiters(): number {
+    let n = 0;
+    for (const set of this.waiting.values()) n += set.size;
+    return n;
+  }
+
+  private nextChange(jobId: number, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        const set = this.waiting.get(jobId);
+        set?.delete(done);
+        if (set?.size === 0) this.waiting.delete(jobId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      const set = this.waiting.get(jobId) ?? new Set();
+      this.waiting.set(jobId, set);
+      set.add(done);
+    });
+  }
+
+  private wakeLocal(jobIds: number[]): void {
+    if (this.waiting.size === 0) return;
+    for (const id of jobIds) for (const wake of [...(this.waiting.get(id) ?? [])]) wake();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.notifying || this.pending.length === 0) return;
+    this.notifying = true;
+    const ids = [...new Set(this.pending)];
+    this.pending = [];
+    try {
+      await notifyJobsChanged(this.db, this.id, ids);
+    } catch (err) {
+      this.log.warn({ err }, 'NOTIFY failed; waiters on other replicas catch up on their safety net');
+    } finally {
+      this.notifying = false;
+      if (this.pending.length > 0) void this.flush();
+    }
+  }
+}
