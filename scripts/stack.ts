@@ -217,7 +217,7 @@ async function runStack(): Promise<void> {
     }
 
     const registered = new Set<string>();
-    const start = (kind: ServiceKind, name: string, env: Record<string, string>) => {
+    const start = (kind: keyof typeof ENTRY, name: string, env: Record<string, string>) => {
       const service = spawnService(kind, name, env, (n, line) => {
         print(n, formatLogLine(line, style));
         if (kind === 'runner' && line.includes('"registered"')) registered.add(n);

@@ -9,7 +9,8 @@ export const ENTRY = {
   runner: 'apps/runner/src/main.ts',
 } as const;
 
-export type ServiceKind = keyof typeof ENTRY;
+/** An orchestrator, a runner, or a plain Node script of someone's (an example, a user's project). */
+export type ServiceKind = keyof typeof ENTRY | 'script';
 
 export interface ServiceProcess {
   name: string;
@@ -26,16 +27,20 @@ export interface ServiceProcess {
 
 /**
  * Starts an orchestrator or runner as a real Node process (TypeScript through tsx's loader, one process, so
- * signals reach the service itself). Each output line goes to `onLine`.
+ * signals reach the service itself), or a `script` (`opts.entry`, run as it is by Node or by `opts.command`, e.g.
+ * python3, from `opts.cwd`).
+ * Each output line goes to `onLine`.
  */
 export function spawnService(
   kind: ServiceKind,
   name: string,
   env: Record<string, string | undefined>,
   onLine: (name: string, line: string) => void = () => {},
+  opts: { entry?: string; cwd?: string; command?: string } = {},
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[kind]], {
-    cwd: ROOT,
+  const args = kind === 'script' ? [opts.entry ?? ''] : ['--import', 'tsx', opts.entry ?? ENTRY[kind]];
+  const child = spawn(opts.command ?? process.execPath, args, {
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

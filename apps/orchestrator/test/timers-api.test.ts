@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
-import { isPrivateAddress, refusedLiteral } from '@hourglass/handlers';
+import { isPrivateAddress, refusedLiteral } from '@hourglass/runner/builtin';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   startTestOrchestrator,

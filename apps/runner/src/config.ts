@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { knownTypes } from '@hourglass/handlers';
+import { BUILTIN_TYPES } from '@hourglass/contracts';
 import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
@@ -23,10 +23,10 @@ export const RunnerEnv = z.object({
   /** Executions run at once. */
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   RUNNER_NAME: z.string().min(1).max(200).default(`${hostname()}-${process.pid}`),
-  /** Comma-separated job types to run; all known types by default. */
+  /** Comma-separated built-in job types to run; all of them by default. */
   RUNNER_TYPES: z
     .string()
-    .default(knownTypes.join(','))
+    .default(BUILTIN_TYPES.join(','))
     .transform((s) =>
       s
         .split(',')
@@ -36,8 +36,8 @@ export const RunnerEnv = z.object({
     .pipe(
       z
         .array(
-          z.enum(knownTypes as [string, ...string[]], {
-            error: `unknown type; known: ${knownTypes.join(', ')}`,
+          z.enum(BUILTIN_TYPES, {
+            error: `not a built-in type (${BUILTIN_TYPES.join(', ')}); run your own types with @hourglass/runner`,
           }),
         )
         .min(1),

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { RunnerHooks } from '@hourglass/runner';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The runner's own Prometheus metrics: what it runs now, what it ran, how long handlers took. */
@@ -35,6 +36,19 @@ export function createRunnerMetrics() {
 }
 
 export type RunnerMetrics = ReturnType<typeof createRunnerMetrics>;
+
+/** The runner's hooks that keep these metrics. */
+export function metricsHooks(m: RunnerMetrics): RunnerHooks {
+  return {
+    onStart: () => m.inFlight.inc(),
+    onFinish: (e, outcome, seconds) => {
+      m.inFlight.dec();
+      m.handlerSeconds.observe({ type: e.type }, seconds);
+      m.handled.inc({ type: e.type, status: outcome.status });
+      if (outcome.status !== 'SUCCEEDED') m.failures.inc({ type: e.type });
+    },
+  };
+}
 
 /** Serves GET /metrics (and /healthz) on `port` for Prometheus and container health checks. */
 export function serveMetrics(metrics: RunnerMetrics, port: number, host: string): Promise<Server> {

@@ -1,4 +1,7 @@
+import type { Server } from 'node:http';
 import { pickFreePort } from '@hourglass/local-postgres';
+import { createRunner, type Runner } from '@hourglass/runner';
+import { builtinHandlers } from '@hourglass/runner/builtin';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
@@ -6,23 +9,30 @@ import {
   stopTestOrchestrator,
   type TestOrchestrator,
 } from '../../../test/helpers/orchestrator.js';
-import { loadConfig } from '../src/config.js';
-import { Runner } from '../src/runner.js';
+import { createRunnerMetrics, metricsHooks, serveMetrics } from '../src/metrics.js';
 
 let o: TestOrchestrator;
 let runner: Runner;
+let server: Server;
 let port: number;
 beforeAll(async () => {
   o = await startTestOrchestrator({ listen: true });
   port = await pickFreePort();
-  runner = new Runner(
-    loadConfig({ ORCHESTRATOR_URL: o.url, RUNNER_METRICS_PORT: String(port), POLL_WAIT_SECONDS: '1' }),
-    pino({ level: 'silent' }),
-  );
+  const metrics = createRunnerMetrics();
+  server = await serveMetrics(metrics, port, '127.0.0.1');
+  runner = createRunner({
+    orchestratorUrl: o.url,
+    handlers: builtinHandlers(),
+    pollWaitSeconds: 1,
+    logger: pino({ level: 'silent' }),
+    hooks: metricsHooks(metrics),
+    handleSignals: false,
+  });
   await runner.start();
 });
 afterAll(async () => {
   await runner.stop();
+  server.close();
   await stopTestOrchestrator(o);
 });
 

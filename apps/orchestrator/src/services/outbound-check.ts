@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isPrivateAddress, refusedLiteral } from '@hourglass/handlers';
+import { isPrivateAddress, refusedLiteral } from '@hourglass/runner/builtin';
 
 const LOOKUP_TIMEOUT_MS = 1_000;
 

@@ -1,16 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** The header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (the Stripe scheme). */
-export const SIGNATURE_HEADER = 'hourglass-signature';
+export { SIGNATURE_HEADER } from '@hourglass/contracts';
 
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (the Stripe scheme). */
 export function sign(secret: string, body: string, unixSeconds: number): string {
   const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
   return `t=${unixSeconds},v1=${mac}`;
 }
 
 /**
- * What a receiver does (the README gives the same five lines): recompute the MAC over "<t>.<raw body>",
- * compare in constant time, and refuse stale timestamps so a captured request cannot be replayed later.
+ * What a receiver does (the README gives the same lines): recompute the MAC over "<t>.<raw body>", compare in
+ * constant time, and refuse stale timestamps so a captured request cannot be replayed later.
  */
 export function verify(
   secret: string,

@@ -1,9 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
-import { isPrivateAddress, refusedLiteral, registry } from '@hourglass/handlers';
+import { createWebhookHandler, isPrivateAddress, refusedLiteral } from '@hourglass/runner/builtin';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
-import { safeLookup } from '../src/webhook/outbound-policy.js';
+import { safeLookup } from '../src/builtin/webhook/outbound-policy.js';
+import { testContext } from './context.js';
 
 /**
  * Where a webhook may go and how it behaves on the wire: private, loopback and link-local targets are refused
@@ -106,7 +107,6 @@ async function privateName(): Promise<string | undefined> {
 }
 
 describe('the webhook handler on the wire', () => {
-  const webhook = registry.get('webhook')!;
   let receiver: WebhookReceiver;
   beforeAll(async () => {
     receiver = await WebhookReceiver.start();
@@ -119,22 +119,19 @@ describe('the webhook handler on the wire', () => {
   });
   afterAll(() => receiver.close());
 
-  const fire = (url: string, opts: { block?: boolean; timeoutMs?: number; signal?: AbortSignal } = {}) =>
-    webhook.run(webhook.payload.parse({ url }), {
-      executionId: 1,
-      jobId: 99,
-      attempt: 1,
-      scheduledFor: new Date().toISOString(),
-      signal: opts.signal ?? new AbortController().signal,
-      settings: {
-        webhook: {
-          secret: undefined,
-          blockPrivateTargets: opts.block ?? false,
-          connectTimeoutMs: 2_000,
-          timeoutMs: opts.timeoutMs ?? 5_000,
-        },
-      },
+  const fire = (url: string, opts: { block?: boolean; timeoutMs?: number; signal?: AbortSignal } = {}) => {
+    const webhook = createWebhookHandler({
+      blockPrivateTargets: opts.block ?? false,
+      connectTimeoutMs: 2_000,
+      timeoutMs: opts.timeoutMs ?? 5_000,
     });
+    return Promise.resolve(
+      webhook.handle(
+        webhook.payload!.parse({ url }),
+        testContext({ jobId: 99, ...(opts.signal ? { signal: opts.signal } : {}) }),
+      ),
+    );
+  };
 
   test('with the policy on, private literals are refused and the receiver gets nothing', async () => {
     const before = receiver.deliveries.length;

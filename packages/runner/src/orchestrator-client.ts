@@ -1,6 +1,7 @@
 import {
   type CompleteBatchBody,
   type CompleteBatchReply,
+  type HeartbeatBody,
   type HeartbeatReply,
   MAX_CLAIM_BATCH,
   type NextJobReply,
@@ -41,8 +42,8 @@ export class OrchestratorClient {
     return this.call<RegisterRunnerReply>('POST', '/runners/register', body);
   }
 
-  heartbeat(runnerId: string, running: number[]) {
-    return this.call<HeartbeatReply>('POST', `/runners/${runnerId}/heartbeat`, { running });
+  heartbeat(runnerId: string, body: HeartbeatBody) {
+    return this.call<HeartbeatReply>('POST', `/runners/${runnerId}/heartbeat`, body);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Outcome } from '@hourglass/contracts';
-import type { Logger } from '@hourglass/runtime';
+import type { Logger } from './logger.js';
 import { type OrchestratorClient, OrchestratorError } from './orchestrator-client.js';
 
 /**

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { registry, SIGNATURE_HEADER, sign, USER_AGENT, verify } from '@hourglass/handlers';
+import { createWebhookHandler, SIGNATURE_HEADER, sign, USER_AGENT, verify } from '@hourglass/runner/builtin';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { verify as recipeVerifies } from '../../../test/helpers/signature-recipe.js';
 import { type Delivery, WebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
+import { testContext } from './context.js';
 
 /**
  * The webhook signature: `hourglass-signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
@@ -16,19 +17,8 @@ test('the recipe refuses a malformed signature without throwing', () => {
 });
 
 const SECRET = 'a-webhook-secret-of-some-length';
-const webhook = registry.get('webhook')!;
-
-function ctx(jobId: number, secret: string | undefined) {
-  return {
-    executionId: jobId * 10,
-    jobId,
-    attempt: 1,
-    scheduledFor: '2030-01-02T03:04:05.000Z',
-    signal: new AbortController().signal,
-    settings: {
-      webhook: { secret, blockPrivateTargets: false, connectTimeoutMs: 2_000, timeoutMs: 5_000 },
-    },
-  };
+function ctx(jobId: number) {
+  return testContext({ executionId: jobId * 10, jobId, scheduledFor: '2030-01-02T03:04:05.000Z' });
 }
 
 describe('sign and verify', () => {
@@ -86,13 +76,19 @@ describe('a real delivery', () => {
   afterAll(() => receiver.close());
 
   async function deliver(path: string, jobId: number, secret: string | undefined): Promise<Delivery> {
-    const result = await webhook.run(
-      webhook.payload.parse({
+    const webhook = createWebhookHandler({
+      secret,
+      blockPrivateTargets: false,
+      connectTimeoutMs: 2_000,
+      timeoutMs: 5_000,
+    });
+    const result = await webhook.handle(
+      webhook.payload!.parse({
         url: `${receiver.url}${path}`,
         payload: { order: 17, note: 'naïve ✓' },
         headers: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
       }),
-      ctx(jobId, secret),
+      ctx(jobId),
     );
     expect(result).toEqual({ status: 200 });
     const got = receiver.at(path);
