@@ -25,6 +25,14 @@ export class ApiClient {
     return JSON.parse(text) as T;
   }
 
+  /** GETs `path` and parses the answer; any status but 200 throws. */
+  async get<T>(path: string): Promise<T> {
+    const res = await this.pool.request({ method: 'GET', path });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`GET ${path}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }

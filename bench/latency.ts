@@ -1,4 +1,5 @@
 import { ApiClient } from './http.js';
+import { openLoop } from './open-loop.js';
 import { type Stack, sleep } from './stack.js';
 import { type LatencySummary, summarize } from './stats.js';
 
@@ -29,29 +30,17 @@ export async function runLatency(stack: Stack, opts: LatencyOptions): Promise<La
   const returnedAt = new Map<number, number>();
   const body = JSON.stringify({ type: 'noop' });
   try {
-    const intervalMs = 1000 / opts.rate;
     const start = performance.now();
     const deadline = start + opts.timeoutMs;
-    const requests: Promise<void>[] = [];
-    let failure: Error | undefined;
-    for (let i = 0; i < opts.samples && !failure; i++) {
-      const wait = start + i * intervalMs - performance.now();
-      if (wait > 0) await sleep(wait);
-      stack.assertAlive();
-      requests.push(
-        api.post<{ id: number }>('/jobs', body).then(
-          (job) => {
-            returnedAt.set(job.id, epochMs());
-          },
-          (err: Error) => {
-            failure ??= err;
-          },
-        ),
-      );
-    }
-    const sentFor = (performance.now() - start) / 1000;
-    await Promise.all(requests);
-    if (failure) throw failure;
+    const sentFor = await openLoop(
+      opts.samples,
+      opts.rate,
+      () => stack.assertAlive(),
+      async () => {
+        const job = await api.post<{ id: number }>('/jobs', body);
+        returnedAt.set(job.id, epochMs());
+      },
+    );
 
     const ids = [...returnedAt.keys()];
     for (let polls = 0; ; polls++) {

@@ -3,7 +3,8 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency|timers] [--timeout S] [--timers N] [--timer-spread S]
+ *              [--runners N] [--scenario all|throughput|latency|result|timers] [--timeout S] [--timers N]
+ *              [--timer-spread S]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
  * server in a temporary directory with the default durability settings. Service settings not set here
@@ -15,8 +16,9 @@ import { OrchestratorEnv } from '../apps/orchestrator/src/config.js';
 import { RunnerEnv } from '../apps/runner/src/config.js';
 import { type CpuUsage, startCpuMeter } from './cpu.js';
 import { type LatencyResult, runLatency } from './latency.js';
+import { runCreateToResult } from './result.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
-import { formatNumber, median, renderTable } from './stats.js';
+import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
 import { runThroughput, type ThroughputResult } from './throughput.js';
 import { runTimers, type TimersResult } from './timers.js';
 
@@ -58,8 +60,8 @@ function options() {
   };
   const quick = values.quick === true;
   const scenario = values.scenario as string;
-  if (!['all', 'throughput', 'latency', 'timers'].includes(scenario)) {
-    throw new Error(`--scenario must be all, throughput, latency or timers, got '${scenario}'`);
+  if (!['all', 'throughput', 'latency', 'result', 'timers'].includes(scenario)) {
+    throw new Error(`--scenario must be all, throughput, latency, result or timers, got '${scenario}'`);
   }
   return {
     quick,
@@ -72,6 +74,7 @@ function options() {
     timeoutMs: int('timeout', quick ? 30 : 120) * 1000,
     throughput: scenario === 'all' || scenario === 'throughput',
     latency: scenario === 'all' || scenario === 'latency',
+    result: scenario === 'all' || scenario === 'result',
     timers: scenario === 'all' || scenario === 'timers',
     timerCount: int('timers', quick ? 200 : 5_000),
     timerSpreadMs: int('timer-spread', quick ? 3 : 20) * 1000,
@@ -176,6 +179,10 @@ async function main() {
       'POST returned → handler started',
   );
   console.log(
+    `result:     ${opts.samples} echo jobs at ${opts.rate}/s, each POST /jobs then GET /jobs/{id}?wait=30; ` +
+      'POST sent → final job with its result received',
+  );
+  console.log(
     `timers:     ${formatNumber(opts.timerCount)} webhook timers due uniformly over ${opts.timerSpreadMs / 1000} s, ` +
       'receiver on 127.0.0.1; lateness = delivery arrived − due time',
   );
@@ -185,6 +192,7 @@ async function main() {
 
   const throughput: (ThroughputResult & { cpu: CpuUsage })[] = [];
   const latency: (LatencyResult & { cpu: CpuUsage })[] = [];
+  const results: (LatencySummary & { cpu: CpuUsage })[] = [];
   const timers: (TimersResult & { cpu: CpuUsage })[] = [];
   // The receiver is on 127.0.0.1: private targets must be allowed for this scenario.
   const localWebhooks = { WEBHOOK_BLOCK_PRIVATE_TARGETS: 'false' };
@@ -216,6 +224,16 @@ async function main() {
           cpuNote(r.cpu),
       );
     }
+    if (opts.result) {
+      const r = await withStack(server, opts, (stack) =>
+        runCreateToResult(stack, { samples: opts.samples, rate: opts.rate, timeoutMs: opts.timeoutMs }),
+      );
+      results.push(r);
+      console.log(
+        `run ${i} result:     p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ` +
+          `max ${r.max.toFixed(1)} ms (${r.count} jobs); ${cpuNote(r.cpu)}`,
+      );
+    }
     if (opts.timers) {
       const r = await withStack(
         server,
@@ -237,7 +255,7 @@ async function main() {
     }
   }
 
-  const runs = Math.max(throughput.length, latency.length, timers.length);
+  const runs = Math.max(throughput.length, latency.length, results.length, timers.length);
   const rows: string[][] = [
     ['', ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`), 'median', 'target', ''],
   ];
@@ -309,6 +327,15 @@ async function main() {
       1,
     );
   }
+  if (results.length > 0) {
+    for (const [label, pick] of [
+      ['create-to-result p50 (ms)', (r: LatencySummary) => r.p50],
+      ['create-to-result p95 (ms)', (r: LatencySummary) => r.p95],
+      ['create-to-result p99 (ms)', (r: LatencySummary) => r.p99],
+    ] as const) {
+      row(label, results.map(pick), 1);
+    }
+  }
   if (timers.length > 0) {
     row(
       'timer lateness p50 (ms)',
@@ -348,7 +375,8 @@ async function main() {
   console.log(
     '\ncreate rate: jobs / time until the last POST /jobs/batch was answered (runners working meanwhile). ' +
       'latency: handler start\n(executions.started_at, runner clock) − POST /jobs answer (client clock), same ' +
-      'machine; negative when the handler starts before\nthe answer reaches the client. CPU of other processes: ' +
+      'machine; negative when the handler starts before\nthe answer reaches the client. create-to-result: POST /jobs sent → ' +
+      'GET /jobs/{id}?wait= answered with the result, one clock. CPU of other processes: ' +
       'CPU time used outside the benchmark during the run (a busy machine).',
   );
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -13,7 +13,7 @@ pnpm exec dclint --max-warnings 0 docker-compose.yml
 echo "ok"
 
 echo "== Dockerfiles (dockerfile-utils lint)"
-for dockerfile in Dockerfile.orchestrator Dockerfile.runner; do
+for dockerfile in Dockerfile.orchestrator Dockerfile.runner examples/custom-runner/Dockerfile; do
   # Prints diagnostics; exits 1 on an error (warnings are printed but pass).
   pnpm exec dockerfile-utils lint "$dockerfile"
   echo "$dockerfile ok"

@@ -45,6 +45,8 @@ export class Cluster {
   readonly logs: string[] = [];
   /** The first orchestrator's base URL; requests go there unless told otherwise. */
   url = '';
+  /** Sent with every request (e.g. an API key, for a cluster with authentication on). */
+  headers: Record<string, string> = {};
   private database: FreshDatabase | undefined;
   private orchestratorEnv: Record<string, string> = {};
 
@@ -186,7 +188,11 @@ export class Cluster {
   ): Promise<Reply<T>> {
     const res = await fetch(`${opts.via ?? this.url}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
+      headers: {
+        ...this.headers,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...opts.headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -202,6 +208,23 @@ export class Cluster {
     const { status, body } = await this.request<{ jobs: Job[] }>('POST', '/jobs/batch', { jobs });
     if (status !== 201) throw new Error(`POST /jobs/batch answered ${status}: ${JSON.stringify(body)}`);
     return body.jobs;
+  }
+
+  /** The job once it is final (`GET /jobs/{id}?wait=20`, up to three times), through `via` or the first replica. */
+  async finalJob(id: number, via?: string): Promise<Job> {
+    for (let i = 0; i < 3; i++) {
+      const { body } = await this.get<Job>(`/jobs/${id}?wait=20`, via);
+      if (TERMINAL_JOB.has(body.status)) return body;
+    }
+    throw new Error(`job ${id} did not finish within a minute\n${this.tail()}`);
+  }
+
+  /** Creates a job with POST /jobs and answers it once final: create-and-wait, as a client does it. */
+  async runToEnd(job: Record<string, unknown>, via?: string): Promise<Job> {
+    const created = await this.request<Job>('POST', '/jobs', job);
+    if (created.status !== 201)
+      throw new Error(`POST /jobs answered ${created.status}: ${JSON.stringify(created.body)}`);
+    return this.finalJob(created.body.id, via);
   }
 
   async jobs(): Promise<Job[]> {

@@ -29,6 +29,12 @@ export const JobTypeName = z
 /** ISO-8601 UTC timestamp as the API prints it. */
 export const Timestamp = z.iso.datetime();
 
+/**
+ * A timestamp the API is sent: ISO-8601 with `Z` or an offset (`+02:00`), as every language's standard library
+ * writes one (Python's `isoformat()` says `+00:00`).
+ */
+export const TimestampInput = z.iso.datetime({ offset: true });
+
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(50),
   /** Opaque cursor from a previous page's `nextCursor` (the last id seen; lists go newest first). */

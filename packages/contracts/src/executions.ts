@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Page, PageQuery, Timestamp } from './common.js';
+import { Id, Page, PageQuery, Timestamp, TimestampInput } from './common.js';
 
 export const ExecutionStatus = z.enum([
   'PENDING',
@@ -50,7 +50,7 @@ export const ErrorCode = z
 
 /** What a runner reports for one execution. */
 /** When the handler started, by the runner's clock: gives claim-to-start latency. */
-const startedAt = Timestamp.optional();
+const startedAt = TimestampInput.optional();
 export const Outcome = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('SUCCEEDED'), result: z.unknown().optional(), startedAt }),
   z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, JobTypeName, Page, PageQuery, Timestamp } from './common.js';
+import { Id, JobTypeName, Page, PageQuery, Timestamp, TimestampInput } from './common.js';
 
 export const JobStatus = z.enum(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -60,7 +60,7 @@ export const CreateJobBody = z
     maxAttempts: z.number().int().min(1).max(100).optional(),
     backoff: Backoff.optional(),
     timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
-    runAt: Timestamp.optional(),
+    runAt: TimestampInput.optional(),
     delayMs: z
       .number()
       .int()
@@ -69,7 +69,7 @@ export const CreateJobBody = z
       .optional(),
     ...SCHEDULE_FIELDS,
     /** First occurrence of an interval job (default: now). */
-    startAt: Timestamp.optional(),
+    startAt: TimestampInput.optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
   })
   .superRefine((b, ctx) => {

@@ -164,11 +164,16 @@ class RunnerLoop implements Runner {
         return;
       }
       this.log.info({ signal }, 'stopping');
-      void this.stop().then(() => {
-        // Done: let the signal do what it would have done without us (usually: end the process), unless the
-        // program listens for it too.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      });
+      void this.stop()
+        .then(
+          () =>
+            new Promise<void>((resolve) => (this.log.flush ? this.log.flush(() => resolve()) : resolve())),
+        )
+        .then(() => {
+          // Done (and the last log lines written): let the signal do what it would have done without us (usually:
+          // end the process), unless the program listens for it too.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

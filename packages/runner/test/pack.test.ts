@@ -137,7 +137,12 @@ test('installed from the tarball, a user’s runner serves its own type against 
   expect(job.lastExecution?.result).toEqual({ greeting: 'Hello, Ada!', excited: false });
   // A graceful stop on SIGTERM (the SDK's own signal handling), then the process ends.
   expect(await userRunner.stop('SIGTERM', 15_000)).not.toBe('SIGKILL');
-  expect(output.join('\n')).toContain('"msg":"stopped"');
+  // (Output can arrive just after the exit.)
+  await cluster.until(
+    'its last log line',
+    async () => (output.join('\n').includes('"msg":"stopped"') ? true : undefined),
+    5_000,
+  );
 });
 
 /** What a user writes: plain JavaScript, importing the installed packages. */

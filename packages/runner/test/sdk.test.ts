@@ -102,16 +102,7 @@ afterAll(async () => {
 });
 
 /** POST /jobs, then GET /jobs/{id}?wait=: the job once final (through the second replica). */
-async function runToEnd(body: Record<string, unknown>): Promise<Job> {
-  const created = await cluster.request<Job>('POST', '/jobs', body);
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const via = cluster.orchestrators[1]!.url;
-  for (let i = 0; i < 3; i++) {
-    const { body: job } = await cluster.get<Job>(`/jobs/${created.body.id}?wait=20`, via);
-    if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(job.status)) return job;
-  }
-  throw new Error(`job ${created.body.id} did not finish`);
-}
+const runToEnd = (body: Record<string, unknown>) => cluster.runToEnd(body, cluster.orchestrators[1]!.url);
 
 const executions = async (jobId: number) =>
   (await cluster.get<{ items: Execution[] }>(`/jobs/${jobId}/executions`)).body.items;
@@ -161,7 +152,7 @@ test('the orchestrator refuses a payload the handler’s schema would refuse, na
 });
 
 test('a payload that reached the runner unchecked fails once with PAYLOAD_INVALID and is dead-lettered', async () => {
-  const { body: job } = await cluster.get<Job>(`/jobs/${invalidJobId}?wait=20`);
+  const job = await cluster.finalJob(invalidJobId);
   expect(job.status).toBe('FAILED');
   expect(job.lastExecution).toMatchObject({ attempt: 1, errorCode: 'PAYLOAD_INVALID' });
   expect(job.lastExecution?.error).toMatch(/^payload\.title: /);

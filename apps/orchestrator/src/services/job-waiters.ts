@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import { decodeJobsChanged, JOBS_CHANNEL, notifyJobsChanged } from '../queue/notify-jobs-changed.js';
 import type { ListenConnection } from './listen-connection.js';
+import { NotifyBatcher } from './notify-batcher.js';
 
 /**
  * Lets a request wait until a job changes state (`GET /jobs/{id}?wait=30`), wherever the change happened:
@@ -15,16 +16,21 @@ import type { ListenConnection } from './listen-connection.js';
 export class JobWaiters {
   private readonly id = randomUUID();
   private readonly waiting = new Map<number, Set<() => void>>();
-  private pending: number[] = [];
-  private notifying = false;
+  private readonly notifier: NotifyBatcher<number>;
   private closed = false;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     listen: ListenConnection,
-    private readonly log: Logger,
+    log: Logger,
     private readonly safetyNetMs = 1_000,
   ) {
+    // The same job changed twice in one burst is one id.
+    this.notifier = new NotifyBatcher(
+      (ids) => notifyJobsChanged(db, this.id, [...new Set(ids)]),
+      log,
+      'job changes',
+    );
     listen.subscribe(JOBS_CHANNEL, (payload) => {
       const { sender, jobIds } = decodeJobsChanged(payload);
       if (sender !== this.id) this.wakeLocal(jobIds);
@@ -35,8 +41,7 @@ export class JobWaiters {
   changed(jobIds: number[]): void {
     if (jobIds.length === 0) return;
     this.wakeLocal(jobIds);
-    this.pending.push(...jobIds);
-    void this.flush();
+    this.notifier.add(jobIds);
   }
 
   /**
@@ -91,20 +96,5 @@ export class JobWaiters {
   private wakeLocal(jobIds: number[]): void {
     if (this.waiting.size === 0) return;
     for (const id of jobIds) for (const wake of [...(this.waiting.get(id) ?? [])]) wake();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.notifying || this.pending.length === 0) return;
-    this.notifying = true;
-    const ids = [...new Set(this.pending)];
-    this.pending = [];
-    try {
-      await notifyJobsChanged(this.db, this.id, ids);
-    } catch (err) {
-      this.log.warn({ err }, 'NOTIFY failed; waiters on other replicas catch up on their safety net');
-    } finally {
-      this.notifying = false;
-      if (this.pending.length > 0) void this.flush();
-    }
   }
 }

@@ -6,6 +6,7 @@ import { upcomingReadyTimes } from '../queue/promote-due-executions.js';
 import { READY_CHANNEL } from '../queue/timing.js';
 import type { DbClock } from './db-clock.js';
 import type { ListenConnection } from './listen-connection.js';
+import { NotifyBatcher } from './notify-batcher.js';
 
 /**
  * Timers fire this long after a due time. Due times are whole ms (PostgreSQL keeps µs) and the database clock
@@ -26,8 +27,7 @@ export class ReadySignal {
   private readonly id = randomUUID();
   private listeners = new Set<() => void>();
   private timers = new Map<number, NodeJS.Timeout>();
-  private pendingNotify: number[] = [];
-  private notifying = false;
+  private readonly notifier: NotifyBatcher<number>;
   private safetyNet: NodeJS.Timeout | undefined;
 
   constructor(
@@ -37,6 +37,7 @@ export class ReadySignal {
     private readonly log: Logger,
     private readonly safetyNetMs = 1_000,
   ) {
+    this.notifier = new NotifyBatcher((times) => notifyReady(this.db, this.id, times), log, 'ready work');
     listen.subscribe(READY_CHANNEL, (payload) => {
       const { sender, dueTimesMs } = decodeNotification(payload);
       if (sender !== this.id) this.schedule(dueTimesMs);
@@ -73,24 +74,7 @@ export class ReadySignal {
   announce(dueTimesMs: number[]): void {
     if (dueTimesMs.length === 0) return;
     this.schedule(dueTimesMs);
-    this.pendingNotify.push(...dueTimesMs);
-    void this.flushNotify();
-  }
-
-  /** One NOTIFY in flight at a time; times announced meanwhile ride in the next one. */
-  private async flushNotify(): Promise<void> {
-    if (this.notifying || this.pendingNotify.length === 0) return;
-    this.notifying = true;
-    const times = this.pendingNotify;
-    this.pendingNotify = [];
-    try {
-      await notifyReady(this.db, this.id, times);
-    } catch (err) {
-      this.log.warn({ err }, 'NOTIFY failed; other replicas will catch up on their safety-net wake-up');
-    } finally {
-      this.notifying = false;
-      if (this.pendingNotify.length > 0) void this.flushNotify();
-    }
+    this.notifier.add(dueTimesMs);
   }
 
   private schedule(dueTimesMs: number[]): void {
