@@ -12,8 +12,6 @@ export interface Logger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
-  /** Writes out what is buffered (pino's); called before the runner lets a signal end the process. */
-  flush?(cb?: (err?: Error) => void): void;
 }
 
 /** pino JSON on stdout at LOG_LEVEL (default info): what a runner logs when it is given no logger. */

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { constants, hostname } from 'node:os';
 import type { ClaimedExecution, Outcome, ProgressValue } from '@hourglass/contracts';
 import { execute, type Running } from './executor.js';
 import { declarationOf, type Handler } from './handler.js';
@@ -164,16 +164,12 @@ class RunnerLoop implements Runner {
         return;
       }
       this.log.info({ signal }, 'stopping');
-      void this.stop()
-        .then(
-          () =>
-            new Promise<void>((resolve) => (this.log.flush ? this.log.flush(() => resolve()) : resolve())),
-        )
-        .then(() => {
-          // Done (and the last log lines written): let the signal do what it would have done without us (usually:
-          // end the process), unless the program listens for it too.
-          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-        });
+      void this.stop().then(() => {
+        // Done: end the process as the signal would have without us, unless the program listens for it too. With
+        // process.exit rather than the signal itself, so that 'exit' handlers still run (pino writes out the log
+        // lines it buffered, the last of them 'stopped'); the exit code is the signal's, 128 + its number.
+        if (process.listenerCount(signal) === 0) process.exit(128 + (constants.signals[signal] ?? 15));
+      });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

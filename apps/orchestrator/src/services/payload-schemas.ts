@@ -35,7 +35,8 @@ export function schemaProblem(schema: Record<string, unknown>): string | undefin
 export function compile(schema: Record<string, unknown>): PayloadValidator {
   // strict: false — schemas come from many generators (zod, pydantic, hand-written) with annotation keywords of
   // their own; the schema is still checked against the draft 2020-12 meta-schema, so a malformed one is refused.
-  const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
+  // logger: false — Ajv would otherwise print to the console about every unknown format or keyword it ignores.
+  const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
   addFormats(ajv);
   return ajv.compile(schema);
 }
