@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 import urllib.error
@@ -159,6 +158,7 @@ class Runner:
         self.progress = {}  # execution id -> latest progress not yet sent
         self.pending_reports = {}  # execution id -> outcome not yet accepted
         self.started = set()  # execution ids whose work began
+        self.signalled = False
         self.stopping = threading.Event()  # no more claims
         self.stopping_hard = threading.Event()  # no more retries of reports
         self.heartbeats_stopped = threading.Event()
@@ -179,10 +179,10 @@ class Runner:
     def heartbeat_loop(self):
         while not self.heartbeats_stopped.wait(self.heartbeat_seconds):
             with self.lock:
-                running = list(self.running)
+                # Everything we hold: running, and finished but not yet reported.
+                held = list(self.running) + [i for i in self.pending_reports if i not in self.running]
                 progress = {str(k): v for k, v in self.progress.items() if k in self.running}
-                self.progress.clear()
-            body = {"running": running}
+            body = {"running": held}
             if progress:
                 body["progress"] = progress
             try:
@@ -198,6 +198,9 @@ class Runner:
                 log("heartbeat failed", error=str(err))
                 continue
             with self.lock:
+                for key, value in progress.items():  # sent: forget it, unless a newer value came meanwhile
+                    if self.progress.get(int(key)) == value:
+                        del self.progress[int(key)]
                 for execution_id in reply["cancel"]:
                     if execution_id in self.running:
                         log("cancel requested", executionId=execution_id)
@@ -231,6 +234,9 @@ class Runner:
                 log("claim failed", error=str(err))
                 time.sleep(1)
                 continue
+            if self.stopping.is_set():
+                # Claimed as we stopped: not started, so the deregistration hands them back without spending an attempt.
+                break
             for execution in (reply or {}).get("executions", []):
                 self.slot_free.acquire()
                 with self.lock:
@@ -294,20 +300,32 @@ class Runner:
         try:
             self.send_reports(batch)
         except HttpError as err:
-            if err.status != 400:
+            if err.status in (400, 413):
+                # One report in the batch cannot be stored: send them one by one, replacing a refused one by a failure.
+                self.send_one_by_one(batch)
+            else:
                 log("report refused", status=err.status, error=str(err))
-                return
-            # One report in the batch cannot be stored: send them one by one, and replace a refused one by a failure.
-            for execution_id, outcome in batch:
-                try:
-                    self.send_reports([(execution_id, outcome)])
-                except HttpError as one:
-                    if one.status != 400:
-                        return
-                    failure = {"status": "FAILED", "error": f"the orchestrator refused this report: {one}"[:2000]}
-                    self.send_reports([(execution_id, failure)])
         except RuntimeError:
-            return  # stopping: whatever is left is named in the deregistration
+            pass  # stopping: whatever is left is named in the deregistration
+
+    def send_one_by_one(self, batch):
+        for execution_id, outcome in batch:
+            try:
+                self.send_reports([(execution_id, outcome)])
+                continue
+            except HttpError as one:
+                if one.status not in (400, 413):
+                    return
+                refused = one
+            except RuntimeError:
+                return
+            failure = {"status": "FAILED", "error": f"the orchestrator refused this report: {refused}"[:2000]}
+            try:
+                self.send_reports([(execution_id, failure)])
+            except (HttpError, RuntimeError) as again:
+                log("report dropped", executionId=execution_id, error=str(again))
+                with self.lock:
+                    self.pending_reports.pop(execution_id, None)
 
     def send_reports(self, batch):
         body = {"runnerId": self.id, "results": [{"executionId": i, "outcome": o} for i, o in batch]}
@@ -352,8 +370,9 @@ def main():
     runner = Runner()
 
     def on_signal(signum, _frame):
-        if runner.stopping.is_set():
-            sys.exit(1)  # a second signal: stop now
+        if runner.signalled:
+            os._exit(128 + signum)  # a second signal: stop now (leases expire, the work is retried elsewhere)
+        runner.signalled = True
         log("signal received", signal=signal.Signals(signum).name)
         runner.stopping.set()
 

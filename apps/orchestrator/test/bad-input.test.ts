@@ -309,6 +309,14 @@ function runnerCases(): Case[] {
       'types.0.payloadSchema',
     ),
     c(
+      'register an $async schema',
+      post('/runners/register', {
+        ...reg,
+        types: [{ type: 'resize', payloadSchema: { $async: true, type: 'object' } }],
+      }),
+      'types.0.payloadSchema',
+    ),
+    c(
       'register schema not an object',
       post('/runners/register', { ...reg, types: [{ type: 'resize', payloadSchema: 'any' }] }),
       'types.0',

@@ -154,9 +154,11 @@ test('the newest registration’s schema wins, across replicas, and the change s
     'count-v1b',
   );
   expect((await jobTypes(a)).get('count')!.schemaVersion).toBe(1);
+  // Replica a caches v1 now …
+  expect((await post(a, '/jobs', { type: 'count', payload: { n: 'one' } })).statusCode).toBe(400);
 
   const second = await register(b, [{ type: 'count', payloadSchema: v2 }], 'count-v2');
-  // Replica a hears of it through NOTIFY (its cache would otherwise keep v1 for 10 s).
+  // … and hears of v2 through NOTIFY (its cache would otherwise keep v1 for 10 s).
   await eventually('replica a to check against v2', async () => {
     const res = await post(a, '/jobs', { type: 'count', payload: { n: 'one' } });
     return res.statusCode === 201 ? true : undefined;

@@ -76,13 +76,39 @@ export const RegisterRunnerReply = z.object({
 });
 export type RegisterRunnerReply = z.infer<typeof RegisterRunnerReply>;
 
-/** A progress report: a percentage, or a small JSON object (at most 1 KiB) such as `{"done": 40, "of": 90}`. */
+/**
+ * A progress report: a percentage, or a small JSON object (at most 1 KiB, 10 levels deep, nothing PostgreSQL cannot
+ * store) such as `{"done": 40, "of": 90}`. The runner SDK checks it in the handler, so a bad value fails there
+ * instead of every heartbeat that would carry it.
+ */
 export const ProgressValue = z.union([
   z.number().min(0).max(100),
   z
     .record(z.string(), z.unknown())
-    .refine((v) => JSON.stringify(v).length <= 1024, { message: 'must be at most 1 KiB of JSON' }),
+    .refine((v) => JSON.stringify(v).length <= 1024, { message: 'must be at most 1 KiB of JSON' })
+    .refine((v) => storable(v, 10), {
+      message: 'must be at most 10 levels deep, with no NUL character or unpaired surrogate',
+    }),
 ]);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/** A JSON value PostgreSQL can store (no NUL, no unpaired surrogate, in keys or strings) and at most `maxDepth` deep. */
+function storable(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [v, depth] = next;
+    if (typeof v === 'string' && unstorable(v)) return false;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > maxDepth) return false;
+    for (const [key, child] of Object.entries(v)) {
+      if (unstorable(key)) return false;
+      stack.push([child, depth + 1]);
+    }
+  }
+  return true;
+}
 export type ProgressValue = z.infer<typeof ProgressValue>;
 
 export const HeartbeatBody = z.strictObject({

@@ -15,8 +15,15 @@ export class OrchestratorError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** From a 429's Retry-After: how long to wait before trying again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
+  }
+
+  /** The request itself is refused (bad input, too large): sending it again unchanged cannot succeed. */
+  get refused(): boolean {
+    return this.status === 400 || this.status === 413;
   }
 }
 
@@ -106,7 +113,12 @@ export class OrchestratorClient {
       try {
         detail = JSON.parse(text).detail ?? text;
       } catch {}
-      throw new OrchestratorError(res.statusCode, `${method} ${path}: ${res.statusCode} ${detail}`);
+      const retryAfter = Number(res.headers['retry-after']);
+      throw new OrchestratorError(
+        res.statusCode,
+        `${method} ${path}: ${res.statusCode} ${detail}`,
+        Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+      );
     }
     return JSON.parse(text) as T;
   }

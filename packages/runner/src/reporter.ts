@@ -72,13 +72,16 @@ export class Reporter {
       await this.deliver(batch);
       this.retryDelayMs = 0;
     } catch (err) {
-      if (err instanceof OrchestratorError && err.status >= 400 && err.status < 500) {
+      if (err instanceof OrchestratorError && err.refused) {
         // The orchestrator refuses the batch itself (a result it cannot store, say): retrying it unchanged would
         // block every report behind it forever. Send each alone, and replace a refused one by a failure.
         await this.deliverOneByOne(batch);
         return;
       }
-      this.retryDelayMs = Math.min(5_000, Math.max(250, this.retryDelayMs * 2));
+      // Anything else passes (unreachable, 5xx, 429, even a 401 while a key is being rotated): keep the reports and
+      // try again, after Retry-After when the orchestrator gave one.
+      const backoff = Math.min(5_000, Math.max(250, this.retryDelayMs * 2));
+      this.retryDelayMs = err instanceof OrchestratorError && err.retryAfterMs ? err.retryAfterMs : backoff;
       this.log.warn({ err: (err as Error).message, pending: this.queue.size }, 'report failed; retrying');
     }
   }
@@ -104,7 +107,7 @@ export class Reporter {
       try {
         await this.deliver([[id, outcome]]);
       } catch (err) {
-        if (!(err instanceof OrchestratorError && err.status >= 400 && err.status < 500)) return; // retried later
+        if (!(err instanceof OrchestratorError && err.refused)) return; // retried later
         const replacement: Outcome = {
           status: 'FAILED',
           error: `the orchestrator refused this execution's report: ${err.message}`.slice(0, 2_000),

@@ -1,5 +1,5 @@
 import { constants, hostname } from 'node:os';
-import type { ClaimedExecution, Outcome, ProgressValue } from '@hourglass/contracts';
+import type { ClaimedExecution, HeartbeatReply, Outcome, ProgressValue } from '@hourglass/contracts';
 import { execute, type Running } from './executor.js';
 import { declarationOf, type Handler } from './handler.js';
 import { defaultLogger, type Logger } from './logger.js';
@@ -100,6 +100,8 @@ class RunnerLoop implements Runner {
   private lastHeartbeatAt = 0;
   private heartbeatDueAt = 0;
   private stopping = false;
+  /** The registration under way, which a stop must wait for (else it would leave a registered runner behind). */
+  private registering: Promise<void> | undefined;
   private pollAbort = new AbortController();
   private slotFreed: (() => void) | undefined;
   private loops: Promise<void>[] = [];
@@ -142,7 +144,14 @@ class RunnerLoop implements Runner {
 
   async start(): Promise<void> {
     if (this.options.handleSignals !== false) this.installSignalHandlers();
-    await this.register();
+    this.registering = this.register();
+    try {
+      await this.registering;
+    } catch (err) {
+      if (this.stopping) return; // stopped before it could register: nothing to start
+      throw err;
+    }
+    if (this.stopping) return; // stopped while registering: the stop deregisters
     this.scheduleHeartbeat(this.heartbeatMs);
     this.loops.push(this.claimLoop());
   }
@@ -156,19 +165,21 @@ class RunnerLoop implements Runner {
   }
 
   private installSignalHandlers(): void {
+    const exitCode = (signal: NodeJS.Signals) => 128 + (constants.signals[signal] ?? 15);
+    let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (this.stopping) {
-        // A second signal: stop now, as the signal would without us.
-        this.removeSignalHandlers();
-        process.kill(process.pid, signal);
-        return;
+      if (signalled) {
+        // A second signal: stop now (leases expire and the work is retried elsewhere).
+        this.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(exitCode(signal));
       }
+      signalled = true;
       this.log.info({ signal }, 'stopping');
       void this.stop().then(() => {
         // Done: end the process as the signal would have without us, unless the program listens for it too. With
         // process.exit rather than the signal itself, so that 'exit' handlers still run (pino writes out the log
         // lines it buffered, the last of them 'stopped'); the exit code is the signal's, 128 + its number.
-        if (process.listenerCount(signal) === 0) process.exit(128 + (constants.signals[signal] ?? 15));
+        if (process.listenerCount(signal) === 0) process.exit(exitCode(signal));
       });
     };
     process.on('SIGTERM', onSignal);
@@ -183,6 +194,7 @@ class RunnerLoop implements Runner {
     let delay = 250;
     const types = [...this.handlers.values()].map(declarationOf);
     for (;;) {
+      if (this.stopping) throw new Error('the runner stopped before it registered');
       try {
         const reply = await this.client.register({
           ...(this.runnerId ? { id: this.runnerId } : {}),
@@ -220,7 +232,10 @@ class RunnerLoop implements Runner {
       this.heartbeatTimer = undefined;
       this.heartbeatInFlight = this.heartbeat().finally(() => {
         this.heartbeatInFlight = undefined;
-        this.scheduleHeartbeat(this.heartbeatMs);
+        // Progress reported while this one was under way goes out within PROGRESS_FLUSH_MS, not a whole interval.
+        this.scheduleHeartbeat(
+          this.progress.size > 0 ? Math.min(this.heartbeatMs, PROGRESS_FLUSH_MS) : this.heartbeatMs,
+        );
       });
     }, inMs);
   }
@@ -245,12 +260,25 @@ class RunnerLoop implements Runner {
 
   private async heartbeat(): Promise<void> {
     this.lastHeartbeatAt = Date.now();
-    const progress = new Map([...this.progress].filter(([id]) => this.running.has(id)));
+    for (const id of this.progress.keys()) if (!this.running.has(id)) this.progress.delete(id);
+    const progress = new Map(this.progress);
+    // Everything held: running, and finished but not yet reported (the orchestrator renews what is listed).
+    const held = [...this.running.keys(), ...this.reporter.pendingIds()];
     try {
-      const reply = await this.client.heartbeat(this.runnerId, {
-        running: [...this.running.keys()],
-        ...(progress.size > 0 ? { progress: Object.fromEntries(progress) } : {}),
-      });
+      let reply: HeartbeatReply;
+      try {
+        reply = await this.client.heartbeat(this.runnerId, {
+          running: held,
+          ...(progress.size > 0 ? { progress: Object.fromEntries(progress) } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof OrchestratorError && err.refused && progress.size > 0)) throw err;
+        // Progress the orchestrator refuses must not cost the leases: drop it and send the heartbeat without it.
+        this.log.warn({ err: err.message }, 'progress refused; dropped');
+        this.progress.clear();
+        progress.clear();
+        reply = await this.client.heartbeat(this.runnerId, { running: held });
+      }
       for (const [id, value] of progress) if (this.progress.get(id) === value) this.progress.delete(id);
       for (const id of reply.cancel) {
         const r = this.running.get(id);
@@ -314,7 +342,7 @@ class RunnerLoop implements Runner {
     });
     this.running.set(e.id, r);
     const startedAt = performance.now();
-    this.options.hooks?.onStart?.(e);
+    this.hook('onStart', () => this.options.hooks?.onStart?.(e));
     this.log.debug(
       { executionId: e.id, jobId: e.jobId, type: e.type, attempt: e.attempt },
       'execution started',
@@ -323,7 +351,9 @@ class RunnerLoop implements Runner {
       this.running.delete(e.id);
       this.progress.delete(e.id);
       this.reporter.report(e.id, outcome);
-      this.options.hooks?.onFinish?.(e, outcome, (performance.now() - startedAt) / 1000);
+      this.hook('onFinish', () =>
+        this.options.hooks?.onFinish?.(e, outcome, (performance.now() - startedAt) / 1000),
+      );
       if (outcome.status !== 'SUCCEEDED') {
         this.log.info(
           {
@@ -342,10 +372,20 @@ class RunnerLoop implements Runner {
     });
   }
 
+  /** A hook that throws is logged; it must not stop the loop or lose an execution. */
+  private hook(name: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.error({ err, hook: name }, 'a runner hook threw');
+    }
+  }
+
   private async shutdown(): Promise<void> {
     this.stopping = true;
     this.pollAbort.abort();
     this.slotFreed?.();
+    await this.registering?.catch(() => {});
     await Promise.allSettled(this.loops);
     if (!this.runnerId) {
       await this.client.close();

@@ -75,7 +75,8 @@ const waitForCancel = defineHandler({
 let invalidJobId = 0;
 
 beforeAll(async () => {
-  await cluster.start({ HEARTBEAT_INTERVAL_MS: '500', LEASE_MS: '5000' }, { orchestrators: 2 });
+  // Heartbeats every 5 s: progress reported mid-way must be sent early (within a second) to be seen.
+  await cluster.start({ HEARTBEAT_INTERVAL_MS: '5000' }, { orchestrators: 2 });
   // Created before any runner declared the type, so the orchestrator cannot check it: the runner's own parse
   // refuses it.
   const early = await cluster.request<Job>('POST', '/jobs', {
@@ -91,6 +92,15 @@ beforeAll(async () => {
     concurrency: 4,
     name: 'sdk-test-runner',
     logger: pino({ level: 'silent' }),
+    // Hooks that throw are logged and change nothing.
+    hooks: {
+      onStart: () => {
+        throw new Error('a broken metrics hook');
+      },
+      onFinish: () => {
+        throw new Error('another broken hook');
+      },
+    },
     handleSignals: false,
   });
   await runner.start();

@@ -17,6 +17,7 @@ export interface JobTypeEntry {
 }
 
 const CHANNEL = 'hourglass_job_types';
+const MAX_CACHED = 10_000;
 
 /**
  * The declared job types, cached per replica so that creating a job of a custom type does not read the database
@@ -27,6 +28,8 @@ const CHANNEL = 'hourglass_job_types';
 export class JobTypeCatalog {
   private readonly cache = new Map<string, { entry: JobTypeEntry | null; expires: number }>();
   private readonly validators = new Map<string, PayloadValidator>();
+  /** Bumped by every invalidation: a lookup that read the database before one must not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -35,7 +38,10 @@ export class JobTypeCatalog {
     private readonly ttlMs = 10_000,
   ) {
     listen.subscribe(CHANNEL, (payload) => this.invalidate(payload.split(',')));
-    listen.onConnected(() => this.cache.clear());
+    listen.onConnected(() => {
+      this.generation++;
+      this.cache.clear();
+    });
   }
 
   /** The entries of custom (not built-in) types among `names`; null for a type no runner has declared. */
@@ -50,15 +56,28 @@ export class JobTypeCatalog {
       else missing.push(name);
     }
     if (missing.length > 0) {
+      const generation = this.generation;
       const rows = new Map((await findJobTypes(this.db, missing)).map((r) => [r.name, r]));
+      const cacheable = generation === this.generation;
+      if (cacheable) this.makeRoom(now);
       for (const name of missing) {
         const row = rows.get(name);
         const entry = row ? this.entryOf(row) : null;
-        this.cache.set(name, { entry, expires: now + this.ttlMs });
+        if (cacheable) this.cache.set(name, { entry, expires: now + this.ttlMs });
         found.set(name, entry);
       }
     }
     return found;
+  }
+
+  /**
+   * Any well-formed name is a type, so clients can name many: expired entries go first, and past MAX_CACHED the
+   * cache starts over rather than grow without bound.
+   */
+  private makeRoom(now: number): void {
+    if (this.cache.size < MAX_CACHED) return;
+    for (const [name, c] of this.cache) if (c.expires <= now) this.cache.delete(name);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
   }
 
   /** Types declared just now by a registration on this replica: forget them here and on every other replica. */
@@ -72,6 +91,7 @@ export class JobTypeCatalog {
   }
 
   private invalidate(names: string[]): void {
+    this.generation++;
     for (const name of names) this.cache.delete(name);
   }
 

@@ -38,7 +38,11 @@ export function compile(schema: Record<string, unknown>): PayloadValidator {
   // logger: false — Ajv would otherwise print to the console about every unknown format or keyword it ignores.
   const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
   addFormats(ajv);
-  return ajv.compile(schema);
+  const validate = ajv.compile(schema);
+  // An `$async` schema compiles to a validator that returns a promise: every payload would pass, and a rejected
+  // promise nobody handles would end the process.
+  if ((validate as { $async?: boolean }).$async) throw new Error('$async schemas are not supported');
+  return validate;
 }
 
 /** sha256 of the schema with its keys sorted: the same schema declared again has the same hash. */
