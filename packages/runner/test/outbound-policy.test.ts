@@ -36,6 +36,24 @@ describe('isPrivateAddress', () => {
     '::ffff:10.0.0.1',
     '::ffff:169.254.169.254',
     '::ffff:7f00:1',
+    // Forms that carry or reach an IPv4 address (issue 10, defect 11), and the rest of the special-purpose ranges.
+    '::7f00:1',
+    '::127.0.0.1',
+    '::a00:1',
+    '64:ff9b::7f00:1',
+    '64:ff9b::a9fe:a9fe',
+    '2002:7f00:1::',
+    '2002:a9fe:a9fe::1',
+    '::ffff:0:7f00:1',
+    '2001::1',
+    'fec0::1',
+    'feff::1',
+    '2001:db8::1',
+    '100::1',
+    '192.0.2.1',
+    '198.51.100.7',
+    '203.0.113.9',
+    'fe80::1%eth0',
   ])('%s is private', (address) => {
     expect(isPrivateAddress(address)).toBe(true);
   });

@@ -1,38 +1,25 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Where webhooks may not go when private targets are refused: loopback, private, link-local (cloud metadata),
- * carrier-grade NAT, unspecified and multicast ranges, for IPv4, IPv6 and IPv4-mapped IPv6.
+ * Where webhooks may go when private targets are refused: global unicast addresses only, as classified by ipaddr.js
+ * (a well-kept table of the IANA special-purpose ranges) rather than prefixes written by hand. Refused: loopback,
+ * private, link-local (cloud metadata), carrier-grade NAT, unspecified, broadcast, multicast, reserved and
+ * documentation ranges, and every IPv6 form that carries or reaches an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`
+ * is judged by its IPv4 address; IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo,
+ * `::ffff:0:0:0/96` are refused outright), unique-local and the deprecated site-local `fec0::/10`.
  */
-const blocked = new BlockList();
-const V4: [string, number][] = [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-];
-for (const [net, prefix] of V4) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-  blocked.addSubnet(`::ffff:${net}`, 96 + prefix, 'ipv6');
-}
-blocked.addAddress('::', 'ipv6');
-blocked.addAddress('::1', 'ipv6');
-blocked.addSubnet('fc00::', 7, 'ipv6'); // unique local
-blocked.addSubnet('fe80::', 10, 'ipv6'); // link-local
-blocked.addSubnet('ff00::', 8, 'ipv6'); // multicast
-
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (isIP(address) === 0) return false; // a name: judged on what it resolves to (safeLookup)
+  let ip: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+    // ::/96, IPv4-compatible addresses (ipaddr.js files them under unicast); also :: and ::1.
+    else if (v6.parts.slice(0, 6).every((part) => part === 0)) return true;
+  }
+  return ip.range() !== 'unicast';
 }
 
 export class RefusedTargetError extends Error {}
