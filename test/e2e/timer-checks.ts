@@ -118,26 +118,33 @@ export async function expectEachDeliveredOnce(
 }
 
 /**
- * Lateness of each delivery (received − fire_at, ms), printed as p50/p99/max. Asserts only sanity: nothing
- * arrived before its fire_at (10 ms of slack between the database's clock and this process's) and nothing more
- * than `boundMs` after it. Speed is the benchmark's business.
+ * Lateness of each delivery (received − fire_at, ms), printed as p50/p99/max. Asserts only outcomes and a generous
+ * bound: nothing arrived before its fire_at (10 ms of slack between the database's clock and this process's), and
+ * nothing more than `boundMs` (30 s, hundreds of times the usual) after it could be delivered: its fire_at, or
+ * `availableFrom` when the system was down until then (the restart tests). Speed is the benchmark's business: a
+ * tighter bound failed a fresh-clone CI run on a loaded machine (issue 10, defect 12).
  */
 export function checkLateness(
   label: string,
   deliveries: Delivery[],
   timers: Map<number, Timer>,
-  boundMs = 5_000,
+  opts: { boundMs?: number; availableFrom?: number } = {},
 ): number[] {
-  const lateness = deliveries.map((d) => {
+  const boundMs = opts.boundMs ?? 30_000;
+  const lateness: number[] = [];
+  const tooLate: number[] = [];
+  for (const d of deliveries) {
     const timer = timers.get(Number(d.key.replace('timer-', '')));
     expect(timer, `a timer for ${d.key}`).toBeDefined();
-    return d.receivedAt - Date.parse(timer!.fire_at);
-  });
+    const fireAt = Date.parse(timer!.fire_at);
+    lateness.push(d.receivedAt - fireAt);
+    const since = d.receivedAt - Math.max(fireAt, opts.availableFrom ?? 0);
+    if (since > boundMs) tooLate.push(since);
+  }
   console.log(`[${label}] lateness (delivery received − fire_at): ${latenessSummary(lateness).line}`);
   const early = lateness.filter((l) => l < -10);
   expect(early, 'deliveries before their fire_at').toEqual([]);
-  const late = lateness.filter((l) => l > boundMs);
-  expect(late, `deliveries more than ${boundMs} ms after their fire_at`).toEqual([]);
+  expect(tooLate, `deliveries more than ${boundMs} ms after they could be made`).toEqual([]);
   return lateness;
 }
 

@@ -53,7 +53,7 @@ test('with the runners still up, timers due during an orchestrator outage fire o
 
   await cluster.restartOrchestrators();
   const backAt = Date.now();
-  await t.receiver.waitFor(ids.length, PATH, 20_000);
+  await t.receiver.waitFor(ids.length, PATH, 60_000);
   const received = t.receiver.at(PATH).map((d) => d.receivedAt);
   console.log(
     `[timers-restart-orchestrators] orchestrators back at +${backAt - t0} ms; deliveries from +${Math.min(...received) - t0} to +${Math.max(...received) - t0} ms`,
@@ -63,8 +63,10 @@ test('with the runners still up, timers due during an orchestrator outage fire o
 
   expect(runnersAlive()).toBe(true);
   const read = await expectEachDeliveredOnce(cluster, t.receiver, ids, PATH);
-  checkLateness('timers-restart-orchestrators (outage timers late by it)', t.receiver.at(PATH), read, 20_000);
+  checkLateness('timers-restart-orchestrators (outage timers late by it)', t.receiver.at(PATH), read, {
+    availableFrom: backAt,
+  });
   // The runners that were up all along did the work: no new runner registered.
   const { body: runners } = await cluster.get<{ items: { id: string }[] }>('/runners?includeOffline=true');
   expect(new Set(runners.items.map((r) => r.id))).toEqual(new Set(cluster.runners.map((r) => r.id)));
-});
+}, 150_000);
