@@ -70,6 +70,7 @@ beforeAll(async () => {
       RATE_LIMIT_ADMIN_PER_MINUTE: '10000000',
       RATE_LIMIT_CLIENT_PER_MINUTE: '10000000',
       RATE_LIMIT_RUNNER_PER_MINUTE: '10000000',
+      RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '10000000',
       // Nothing may change by itself during the run: no lease expires, no runner goes offline.
       LEASE_MS: '3600000',
       HEARTBEAT_INTERVAL_MS: '600000',

@@ -18,6 +18,12 @@ export const OrchestratorEnv = z
     RATE_LIMIT_CLIENT_PER_MINUTE: PositiveInt(1_200),
     RATE_LIMIT_RUNNER_PER_MINUTE: PositiveInt(60_000),
     RATE_LIMIT_ADMIN_PER_MINUTE: PositiveInt(6_000),
+    /** Failed authentications per client address per minute (per replica) before that address gets 429s. */
+    RATE_LIMIT_FAILED_AUTH_PER_MINUTE: PositiveInt(60),
+    /** When set, GET /metrics needs this key (Authorization: Bearer or X-API-Key); unset, it is public. */
+    METRICS_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Gauges read from the database (backlog, runners) are refreshed at most this often, however often scraped. */
+    METRICS_DB_REFRESH_MS: PositiveInt(5_000),
     LOG_LEVEL: LogLevel,
     LOG_FORMAT: LogFormat,
     /** How long a claim holds an execution without a heartbeat. */

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/database.js';
+import { type Gauges, readGauges } from './queue/read-gauges.js';
 import type { FinishedExecutionRow } from './queue/rows.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -9,7 +9,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * The orchestrator's Prometheus metrics (prom-client), served at GET /metrics. Counters count what this replica
  * did; gauges read the shared database, so every replica reports the same backlog and runner counts.
  */
-export function createMetrics(db: Db) {
+export function createMetrics(db: Db, opts: { dbRefreshMs: number } = { dbRefreshMs: 5_000 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hourglass_orchestrator_' });
   const m = {
@@ -60,17 +60,25 @@ export function createMetrics(db: Db) {
     }),
   };
 
+  // Read from the database at most once per `dbRefreshMs`, however often (or by how many) /metrics is scraped.
+  let snapshot: { at: number; gauges: Promise<Gauges> } | undefined;
+  const gauges = () => {
+    const now = Date.now();
+    if (!snapshot || now - snapshot.at >= opts.dbRefreshMs) {
+      const fresh = { at: now, gauges: readGauges(db) };
+      fresh.gauges.catch(() => {
+        if (snapshot === fresh) snapshot = undefined; // a failed read is not kept
+      });
+      snapshot = fresh;
+    }
+    return snapshot.gauges;
+  };
   new Gauge({
     name: 'hourglass_backlog_due',
-    help: 'Executions due and waiting to be claimed (counted up to 1,000,000)',
+    help: 'Executions due and waiting to be claimed (counted up to 1,000,000; refreshed every METRICS_DB_REFRESH_MS)',
     registers: [registry],
     async collect() {
-      const { rows } = await sql<{ n: number }>`
-        SELECT count(*)::int AS n FROM (
-          SELECT 1 FROM executions WHERE status = 'PENDING' AND ready AND scheduled_for <= now() LIMIT 1000000
-        ) due
-      `.execute(db);
-      this.set(rows[0]?.n ?? 0);
+      this.set((await gauges()).backlogDue);
     },
   });
   new Gauge({
@@ -79,12 +87,7 @@ export function createMetrics(db: Db) {
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const { rows } = await sql<{ status: string; n: number }>`
-        SELECT s.status, count(r.id)::int AS n
-        FROM unnest(ARRAY['ONLINE', 'DRAINING', 'OFFLINE']) AS s(status) LEFT JOIN runners r ON r.status = s.status
-        GROUP BY s.status
-      `.execute(db);
-      for (const r of rows) this.set({ status: r.status }, r.n);
+      for (const [status, n] of Object.entries((await gauges()).runners)) this.set({ status }, n);
     },
   });
   return m;

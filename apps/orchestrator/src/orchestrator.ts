@@ -30,7 +30,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const signal = new ReadySignal(db, listen, clock, log, config.WAKE_SAFETY_NET_MS);
   const waiters = new JobWaiters(db, listen, log, config.WAKE_SAFETY_NET_MS);
   const catalog = new JobTypeCatalog(db, listen, log);
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(db, { dbRefreshMs: config.METRICS_DB_REFRESH_MS });
   const services = createServices({
     db,
     metrics,
@@ -58,6 +58,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
         runner: config.RATE_LIMIT_RUNNER_PER_MINUTE,
         admin: config.RATE_LIMIT_ADMIN_PER_MINUTE,
       },
+      failedAuthPerMinute: config.RATE_LIMIT_FAILED_AUTH_PER_MINUTE,
+      metricsKey: config.METRICS_API_KEY,
     },
     {
       loggerInstance: log,

@@ -8,7 +8,7 @@ import {
 let o: TestOrchestrator;
 beforeAll(async () => {
   o = await startTestOrchestrator({
-    env: { AUTH_DISABLED: 'false', ADMIN_API_KEY: 'metrics-test-admin-key' },
+    env: { AUTH_DISABLED: 'false', ADMIN_API_KEY: 'metrics-test-admin-key', METRICS_DB_REFRESH_MS: '1' },
   });
 });
 afterAll(() => stopTestOrchestrator(o));

@@ -4,11 +4,15 @@ import fp from 'fastify-plugin';
 import type { Db } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { runnerKeyId } from '../queue/api-keys.js';
-import type { Scope } from './api-key.js';
+import { hashKey, type Scope, sameHash } from './api-key.js';
+import { FailedAuthLimiter } from './failed-auth-limiter.js';
 import { allows, KeyResolver, type Principal, type RateLimits } from './principal.js';
 
-/** What a route needs, set in its `config.auth`: a scope, or `public` (health, docs, metrics). */
-export type RouteAuth = Scope | 'public';
+/**
+ * What a route needs, set in its `config.auth`: a scope, `public` (health, docs), or `metrics` (public unless
+ * METRICS_API_KEY is set, then that key).
+ */
+export type RouteAuth = Scope | 'public' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,6 +30,10 @@ export interface AuthOptions {
   enabled: boolean;
   adminKey: string | undefined;
   limits: RateLimits;
+  /** Failed authentications a client address may make per minute before it gets 429s. */
+  failedAuthPerMinute: number;
+  /** The key GET /metrics needs; undefined: /metrics is public. */
+  metricsKey?: string | undefined;
 }
 
 const unauthenticated = (detail: string) => new AppError(401, 'UNAUTHENTICATED', detail);
@@ -50,20 +58,53 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
   const resolver = new KeyResolver(opts.db, opts.adminKey, opts.limits);
   app.decorate('keyResolver', resolver);
 
+  // GET /metrics: its own key when one is set, whether or not API keys are on.
+  const metricsHash = opts.metricsKey ? hashKey(opts.metricsKey) : undefined;
+  if (metricsHash) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.routeOptions.config.auth !== 'metrics') return;
+      const key = presentedKey(req);
+      if (!key || !sameHash(hashKey(key), metricsHash)) {
+        void reply.header('www-authenticate', 'Bearer');
+        throw unauthenticated(
+          'GET /metrics needs the METRICS_API_KEY: Authorization: Bearer <key> or X-API-Key',
+        );
+      }
+    });
+  }
+
   if (opts.enabled) {
+    const failures = new FailedAuthLimiter(opts.failedAuthPerMinute);
     app.addHook('onRequest', async (req, reply) => {
       // Swagger UI's own routes (/docs/…) are documentation, public like /openapi.json.
       const needed = req.routeOptions.url?.startsWith('/docs')
         ? 'public'
         : (req.routeOptions.config.auth ?? 'admin');
-      if (needed === 'public' || req.is404) return;
-      const key = presentedKey(req);
+      if (needed === 'public' || needed === 'metrics' || req.is404) return;
+      const waitMs = failures.blockedFor(req.ip);
+      if (waitMs > 0) {
+        void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        throw new AppError(
+          429,
+          'RATE_LIMITED',
+          `too many failed authentications from ${req.ip}; retry in ${Math.ceil(waitMs / 1000)} s`,
+        );
+      }
+      let key: string | undefined;
+      try {
+        key = presentedKey(req);
+      } catch (err) {
+        failures.failed(req.ip);
+        throw err;
+      }
       if (!key) {
+        failures.failed(req.ip);
         void reply.header('www-authenticate', 'Bearer');
         throw unauthenticated('this route needs an API key: Authorization: Bearer <key> or X-API-Key');
       }
       const principal = await resolver.resolve(key);
       if (!principal) {
+        failures.failed(req.ip);
         void reply.header('www-authenticate', 'Bearer error="invalid_token"');
         throw unauthenticated('the API key is unknown or revoked');
       }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.js';
 import { findApiKeyByPrefix, touchApiKeys } from '../queue/api-keys.js';
 import { hashKey, prefixOf, type Scope, sameHash } from './api-key.js';
@@ -19,13 +20,19 @@ export interface RateLimits {
 const CACHE_TTL_MS = 10_000;
 const TOUCH_EVERY_MS = 60_000;
 
+interface CachedKey {
+  principal: Principal | null;
+  hash: Buffer | null;
+}
+
 /**
  * Resolves API keys to principals. Looked-up keys are cached for 10 s per replica, so a busy runner costs one
  * query every 10 s, not one per request; a revoked key stops working here at once and on other replicas
- * within those 10 s.
+ * within those 10 s. Unknown prefixes are cached too (a caller retrying a bad key costs no query), in a cache of
+ * bounded size (least recently used out), so callers inventing keys cannot grow memory (issue 10, defect 9).
  */
 export class KeyResolver {
-  private cache = new Map<string, { principal: Principal | null; hash: Buffer | null; until: number }>();
+  private readonly cache: LRUCache<string, CachedKey>;
   private touched = new Map<number, number>();
   private readonly adminHash: Buffer | undefined;
 
@@ -33,8 +40,15 @@ export class KeyResolver {
     private readonly db: Db,
     adminKey: string | undefined,
     private readonly limits: RateLimits,
+    maxCached = 10_000,
   ) {
     this.adminHash = adminKey ? hashKey(adminKey) : undefined;
+    this.cache = new LRUCache({ max: maxCached, ttl: CACHE_TTL_MS });
+  }
+
+  /** Keys cached now (bounded by `maxCached`). */
+  get cached(): number {
+    return this.cache.size;
   }
 
   async resolve(key: string): Promise<Principal | null> {
@@ -51,7 +65,7 @@ export class KeyResolver {
     if (!prefix) return null;
     const now = Date.now();
     let entry = this.cache.get(prefix);
-    if (!entry || entry.until < now) {
+    if (!entry) {
       const row = await findApiKeyByPrefix(this.db, prefix);
       const scopes = (row?.scopes ?? []) as Scope[];
       entry = {
@@ -64,7 +78,6 @@ export class KeyResolver {
               rateLimitPerMinute: row.rate_limit_per_minute ?? Math.max(...scopes.map((s) => this.limits[s])),
             }
           : null,
-        until: now + CACHE_TTL_MS,
       };
       this.cache.set(prefix, entry);
     }

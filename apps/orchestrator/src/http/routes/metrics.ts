@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Services } from '../../services/index.js';
 
-/** Prometheus metrics (text exposition format). Public like /healthz, for scrapers inside the deployment. */
+/**
+ * Prometheus metrics (text exposition format): public like /healthz for scrapers inside the deployment, or behind
+ * METRICS_API_KEY. Cheap to scrape: database gauges are refreshed at most every METRICS_DB_REFRESH_MS.
+ */
 export const metricsRoutes =
   (s: Services): FastifyPluginAsyncZod =>
   async (app) => {
@@ -17,7 +20,7 @@ export const metricsRoutes =
     });
     app.get(
       '/metrics',
-      { config: { auth: 'public' }, schema: { tags: ['Ops'], summary: 'Prometheus metrics' } },
+      { config: { auth: 'metrics' }, schema: { tags: ['Ops'], summary: 'Prometheus metrics' } },
       async (_req, reply) => {
         const body = await s.metrics.registry.metrics();
         return reply.type(s.metrics.registry.contentType).send(body);
