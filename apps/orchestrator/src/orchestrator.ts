@@ -79,6 +79,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     app,
     services,
     db,
+    /** The background loops, by name (tests read their tick counts). */
+    loops: Object.fromEntries(loops.map((l) => [l.name, l])),
     /** Starts the background loops and the LISTEN connection; the HTTP server is started by `listen`. */
     async start() {
       await clock.sync();

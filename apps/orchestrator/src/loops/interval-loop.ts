@@ -8,6 +8,8 @@ export class IntervalLoop {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private stopped = true;
+  /** Ticks run so far (a loop that spins shows here). */
+  ticks = 0;
 
   constructor(
     readonly name: string,
@@ -31,6 +33,7 @@ export class IntervalLoop {
   private schedule(delayMs = this.everyMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.ticks++;
       let next: number | undefined;
       this.current = this.tick()
         .then((wanted) => {

@@ -19,6 +19,7 @@ const BATCH = 100;
  * created or changed.
  */
 export const SCHEDULER_EVERY_MS = 250;
+const HELD_ELSEWHERE_RETRY_MS = 50;
 
 /**
  * Materialises occurrences of recurring jobs. Runs in every replica: the jobs are taken with SKIP LOCKED and
@@ -62,7 +63,10 @@ export function scheduler(db: Db, signal: ReadySignal, log: Logger) {
         if (await db.transaction().execute((trx) => startQueuedOccurrence(trx, jobId)))
           signal.announce([Date.now()]);
       }
-      return msUntilNextOccurrence(db);
+      // Still due after this tick means another replica holds that job (SKIP LOCKED passed it by): it is being
+      // planned there. Look again shortly rather than at once, which spun this loop while the other worked.
+      const ms = await msUntilNextOccurrence(db);
+      return ms !== undefined && ms <= 0 ? HELD_ELSEWHERE_RETRY_MS : ms;
     },
     log,
   );
