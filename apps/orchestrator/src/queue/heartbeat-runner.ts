@@ -5,14 +5,25 @@ export interface HeartbeatResult {
   found: boolean;
   status: string;
   leaseExpiresAt: Date;
-  /** Executions this runner should abort: cancel requested, or reported running but no longer held. */
+  /** Executions this runner should abort: cancel requested, no longer held, or held but not listed (released). */
   cancel: number[];
+  /** Executions it held without listing them: back in the queue (same attempt), or cancelled if their job was. */
+  released: number[];
 }
 
 /**
- * One round trip renews every lease the runner holds, stores the progress it reports, and reads what it must abort. A runner marked OFFLINE
- * that heartbeats again is ONLINE again (it was partitioned, not dead); its reaped executions come back in
- * `cancel` because they are no longer RUNNING under it.
+ * Executions claimed this recently are left alone when a heartbeat does not list them: the heartbeat may have been
+ * sent before the runner received them (a claim and a heartbeat cross on the wire).
+ */
+export const UNLISTED_GRACE_MS = 5_000;
+
+/**
+ * One round trip renews the leases of the executions the runner lists (and only those: issue 10, defect 1), stores
+ * the progress it reports, and reads what it must abort. An execution it holds but no longer lists (a claim answer
+ * lost on the way, say), claimed more than UNLISTED_GRACE_MS ago, never reached a handler that the runner knows of:
+ * it goes back to PENDING with the same attempt, and comes back in `cancel` in case the runner has it after all.
+ * A runner marked OFFLINE that heartbeats again is ONLINE again (it was partitioned, not dead); its reaped
+ * executions come back in `cancel` because they are no longer RUNNING under it.
  */
 export async function heartbeatRunner(
   db: Db,
@@ -22,7 +33,12 @@ export async function heartbeatRunner(
   /** Latest progress by execution id; stored on executions the runner still holds. */
   progress: Record<string, unknown> = {},
 ): Promise<HeartbeatResult> {
-  const { rows } = await sql<{ status: string | null; lease_expires_at: Date; cancel: number[] }>`
+  const { rows } = await sql<{
+    status: string | null;
+    lease_expires_at: Date;
+    cancel: number[];
+    released: number[];
+  }>`
     WITH runner AS (
       UPDATE runners
       SET last_heartbeat_at = now(), status = CASE WHEN status = 'OFFLINE' THEN 'ONLINE' ELSE status END
@@ -36,8 +52,26 @@ export async function heartbeatRunner(
       UPDATE executions e SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
         progress = coalesce((SELECT p.value FROM progress p WHERE p.id = e.id), e.progress),
         progress_at = CASE WHEN EXISTS (SELECT 1 FROM progress p WHERE p.id = e.id) THEN now() ELSE e.progress_at END
-      WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM runner)
+      WHERE e.id = ANY(${running}::bigint[]) AND runner_id = ${runnerId} AND status = 'RUNNING'
+        AND EXISTS (SELECT 1 FROM runner)
       RETURNING id, cancel_requested
+    ),
+    unlisted AS (
+      SELECT id, cancel_requested FROM executions
+      WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND NOT (id = ANY(${running}::bigint[]))
+        AND claimed_at < now() - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
+      FOR UPDATE
+    ),
+    -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled, never run again.
+    released AS (
+      UPDATE executions e
+      SET status = CASE WHEN u.cancel_requested THEN 'CANCELLED' ELSE 'PENDING' END,
+          finished_at = CASE WHEN u.cancel_requested THEN now() END,
+          runner_id = CASE WHEN u.cancel_requested THEN e.runner_id END,
+          claimed_at = CASE WHEN u.cancel_requested THEN e.claimed_at END,
+          lease_expires_at = NULL, ready = true
+      FROM unlisted u WHERE e.id = u.id
+      RETURNING e.id
     )
     SELECT (SELECT status FROM runner) AS status,
            now() + ${leaseMs} * interval '1 millisecond' AS lease_expires_at,
@@ -46,7 +80,10 @@ export async function heartbeatRunner(
              UNION
              SELECT r.id FROM unnest(${running}::bigint[]) AS r(id)
              WHERE NOT EXISTS (SELECT 1 FROM renewed WHERE renewed.id = r.id)
-           ) AS cancel
+             UNION
+             SELECT id FROM released
+           ) AS cancel,
+           array(SELECT id FROM released) AS released
   `.execute(db);
   const row = rows[0]!;
   return {
@@ -54,5 +91,6 @@ export async function heartbeatRunner(
     status: row.status ?? 'OFFLINE',
     leaseExpiresAt: row.lease_expires_at,
     cancel: row.cancel.map(Number),
+    released: row.released.map(Number),
   };
 }

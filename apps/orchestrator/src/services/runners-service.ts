@@ -62,6 +62,7 @@ export class RunnersService {
   async heartbeat(id: string, running: number[], progress?: Record<string, unknown>) {
     const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs, progress);
     if (!hb.found) throw notFound('runner', id);
+    if (hb.released.length > 0) this.signal.announce([this.clockNow()]);
     return {
       cancel: hb.cancel,
       drain: hb.status === 'DRAINING',
