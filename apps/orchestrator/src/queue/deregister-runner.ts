@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { GIVE_BACK } from './release-executions.js';
 
 /**
  * Marks a runner OFFLINE on graceful shutdown and settles what is still RUNNING under it:
  * - executions it says it started (`started`, or all of them when it does not say) fail at once, and the
  *   caller schedules their retries through retryOrDeadLetter, rather than waiting for the leases to expire;
  * - the others were claimed for it but never reached it (a long-poll answer cut off by its shutdown): they go
- *   back to PENDING, same attempt, since no handler ran.
+ *   back to PENDING, same attempt, since no handler ran (or are cancelled, if their job was: see GIVE_BACK).
  * Returns null when the runner is unknown, else the ids of the executions it abandoned.
  */
 export async function deregisterRunner(
@@ -20,10 +21,9 @@ export async function deregisterRunner(
   if (rows.length === 0) return null;
   const released = started
     ? await sql<{ id: number }>`
-        UPDATE executions
-        SET status = 'PENDING', runner_id = NULL, claimed_at = NULL, lease_expires_at = NULL, ready = true
-        WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND NOT (id = ANY(${started}::bigint[]))
-        RETURNING id
+        UPDATE executions e SET ${GIVE_BACK}
+        WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' AND NOT (e.id = ANY(${started}::bigint[]))
+        RETURNING e.id
       `.execute(trx)
     : { rows: [] };
   const abandoned = await sql<{ id: number }>`

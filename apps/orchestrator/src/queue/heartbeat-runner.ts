@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { GIVE_BACK } from './release-executions.js';
 
 export interface HeartbeatResult {
   found: boolean;
@@ -56,21 +57,11 @@ export async function heartbeatRunner(
         AND EXISTS (SELECT 1 FROM runner)
       RETURNING id, cancel_requested
     ),
-    unlisted AS (
-      SELECT id, cancel_requested FROM executions
-      WHERE runner_id = ${runnerId} AND status = 'RUNNING' AND NOT (id = ANY(${running}::bigint[]))
-        AND claimed_at < now() - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
-      FOR UPDATE
-    ),
-    -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled, never run again.
+    -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled (GIVE_BACK).
     released AS (
-      UPDATE executions e
-      SET status = CASE WHEN u.cancel_requested THEN 'CANCELLED' ELSE 'PENDING' END,
-          finished_at = CASE WHEN u.cancel_requested THEN now() END,
-          runner_id = CASE WHEN u.cancel_requested THEN e.runner_id END,
-          claimed_at = CASE WHEN u.cancel_requested THEN e.claimed_at END,
-          lease_expires_at = NULL, ready = true
-      FROM unlisted u WHERE e.id = u.id
+      UPDATE executions e SET ${GIVE_BACK}
+      WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' AND NOT (e.id = ANY(${running}::bigint[]))
+        AND e.claimed_at < now() - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
       RETURNING e.id
     )
     SELECT (SELECT status FROM runner) AS status,

@@ -17,7 +17,7 @@ export interface RetryRow {
  *   SCHEDULED;
  * - none left (or the runner reported the failure as permanent): the last execution is dead-lettered, and a
  *   one-shot job is FAILED (a recurring one goes on).
- * A cancelled job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
+ * A cancelled or paused job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
  */
 export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promise<RetryRow[]> {
   if (executionIds.length === 0) return [];
@@ -29,7 +29,8 @@ export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promis
              least(j.backoff_max_ms, j.backoff_initial_ms * power(j.backoff_factor, e.attempt - 1))
                * CASE WHEN j.backoff_jitter THEN 0.5 + random() * 0.5 ELSE 1 END AS delay_ms
       FROM executions e JOIN jobs j ON j.id = e.job_id
-      WHERE e.id = ANY(${executionIds}::bigint[]) AND j.status <> 'CANCELLED'
+      -- A cancelled job is over; a paused one runs nothing until resumed (its failed occurrence is not retried).
+      WHERE e.id = ANY(${executionIds}::bigint[]) AND j.status NOT IN ('CANCELLED', 'PAUSED')
     ),
     retries AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
