@@ -66,7 +66,11 @@ describe('authentication', () => {
       const { rows } = await db.query('SELECT * FROM api_keys WHERE id = $1', [created.id]);
       expect(rows[0].prefix).toBe(created.prefix);
       expect(rows[0].hash.equals(createHash('sha256').update(created.key).digest())).toBe(true);
-      expect(JSON.stringify(rows)).not.toContain(created.key.split('_')[2]);
+      // The secret is all after `hg_<prefix>_` (base64url: it may itself contain `_`, so not split('_')[2], which
+      // was sometimes a one-letter fragment that the row's JSON happened to contain).
+      const secret = created.key.slice(`hg_${created.prefix}_`.length);
+      expect(secret).toHaveLength(43);
+      expect(JSON.stringify(rows)).not.toContain(secret);
     } finally {
       await db.end();
     }

@@ -62,6 +62,7 @@ export interface ExecutionsTable {
   error_code: string | null;
   progress: Json | null;
   progress_at: Timestamp | null;
+  one_shot: Generated<boolean>;
 }
 
 export interface RunnersTable {

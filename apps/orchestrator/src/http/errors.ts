@@ -130,6 +130,13 @@ export function installErrorHandling(app: FastifyInstance) {
     let body: ReturnType<typeof problem>;
     if (err instanceof AppError) {
       body = problem(err.status, err.code, err.message, err.errors);
+    } else if ((err as { constraint?: string }).constraint === 'executions_one_open_per_once_job') {
+      // The database refused a second open execution of a one-shot job (two changes raced; one lost).
+      body = problem(
+        409,
+        'JOB_STATE',
+        'the job already has a pending or running execution; nothing was changed',
+      );
     } else if (hasZodFastifySchemaValidationErrors(err)) {
       const context = (err as FastifyError).validationContext ?? 'body';
       const errors = fieldErrors(err, context);

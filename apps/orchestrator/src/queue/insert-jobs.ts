@@ -53,8 +53,8 @@ export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
       RETURNING *
     ),
     first_executions AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-      SELECT id, type, priority, 1, run_at <= now() + ${READY_HORIZON_MS} * interval '1 millisecond', run_at
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
+      SELECT id, type, priority, 1, run_at <= now() + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true
       FROM new_jobs WHERE kind = 'once'
     )
     SELECT * FROM new_jobs ORDER BY id

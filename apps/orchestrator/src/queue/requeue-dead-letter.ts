@@ -6,6 +6,7 @@ export type RequeueResult =
   | { kind: 'not_found' }
   | { kind: 'already_requeued' }
   | { kind: 'job_cancelled' }
+  | { kind: 'job_busy' }
   | { kind: 'requeued'; execution: ExecutionRow };
 
 /**
@@ -19,8 +20,11 @@ export async function requeueDeadLetter(trx: Db, deadLetterId: number): Promise<
     status: string;
     type: string;
     priority: number;
+    kind: string;
+    open: boolean;
   }>`
-    SELECT d.job_id, d.requeued_at, j.status, j.type, j.priority
+    SELECT d.job_id, d.requeued_at, j.status, j.type, j.priority, j.kind,
+           EXISTS (SELECT 1 FROM executions e WHERE e.job_id = d.job_id AND e.status IN ('PENDING', 'RUNNING')) AS open
     FROM dead_letters d JOIN jobs j ON j.id = d.job_id
     WHERE d.id = ${deadLetterId}
     FOR UPDATE
@@ -29,9 +33,11 @@ export async function requeueDeadLetter(trx: Db, deadLetterId: number): Promise<
   if (!dl) return { kind: 'not_found' };
   if (dl.requeued_at) return { kind: 'already_requeued' };
   if (dl.status === 'CANCELLED') return { kind: 'job_cancelled' };
+  // A one-shot job already running again (triggered since it was dead-lettered): a requeue would run it twice.
+  if (dl.kind === 'once' && dl.open) return { kind: 'job_busy' };
   const inserted = await sql<ExecutionRow>`
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-    VALUES (${dl.job_id}, ${dl.type}, ${dl.priority}, 1, true, now())
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
+    VALUES (${dl.job_id}, ${dl.type}, ${dl.priority}, 1, true, now(), ${dl.kind === 'once'})
     RETURNING *
   `.execute(trx);
   const execution = inserted.rows[0]!;

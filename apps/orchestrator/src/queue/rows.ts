@@ -48,6 +48,7 @@ export interface ExecutionRow {
   error_code: string | null;
   progress: unknown;
   progress_at: Date | null;
+  one_shot: boolean;
 }
 
 export interface RunnerRow {

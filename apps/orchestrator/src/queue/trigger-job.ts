@@ -49,8 +49,8 @@ export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult>
   `.execute(trx);
   if (moved.rows[0]) return { kind: 'triggered', execution: moved.rows[0], newOccurrence: false };
   const inserted = await sql<ExecutionRow>`
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-    VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now())
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
+    VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now(), true)
     RETURNING *
   `.execute(trx);
   await sql`

@@ -21,6 +21,12 @@ export class DeadLettersService {
       throw conflict('ALREADY_REQUEUED', `dead letter ${id} was already requeued`);
     if (result.kind === 'job_cancelled')
       throw conflict('JOB_CANCELLED', `the job of dead letter ${id} is cancelled`);
+    if (result.kind === 'job_busy') {
+      throw conflict(
+        'JOB_STATE',
+        `the job of dead letter ${id} already has a pending or running execution (it was triggered); requeueing would run it twice`,
+      );
+    }
     this.signal.announce([result.execution.scheduled_for.getTime()]);
     return result.execution;
   }
