@@ -160,6 +160,11 @@ export const ClaimedExecution = z.object({
   scheduledFor: Timestamp,
   leaseExpiresAt: Timestamp,
   timeoutMs: z.number().int().nullable(),
+  /**
+   * Which occurrence of the job this is: null for its first, else a number shared by the retries of that occurrence
+   * and by no other. `<jobId>` or `<jobId>-<occurrenceId>` is an idempotency key for outside effects.
+   */
+  occurrenceId: Id.nullable(),
 });
 export type ClaimedExecution = z.infer<typeof ClaimedExecution>;
 

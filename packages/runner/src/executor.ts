@@ -71,6 +71,7 @@ export function execute(
       maxAttempts: execution.maxAttempts,
       type: execution.type,
       scheduledFor: execution.scheduledFor,
+      idempotencyKey: idempotencyKeyOf(execution),
       signal: controller.signal,
       // Made on first use: most handlers never log, and a child logger per execution costs at 10,000 jobs/s.
       get logger() {
@@ -112,6 +113,11 @@ export function execute(
     .finally(() => clearTimeout(timer));
 
   return { execution, controller, abort, done };
+}
+
+/** `<jobId>` for a job's first occurrence, `<jobId>-<occurrenceId>` for the others (see HandlerContext). */
+export function idempotencyKeyOf(e: Pick<ClaimedExecution, 'jobId' | 'occurrenceId'>): string {
+  return e.occurrenceId == null ? String(e.jobId) : `${e.jobId}-${e.occurrenceId}`;
 }
 
 /** A result is stored as JSON: one that cannot be (a BigInt, a cycle) fails the attempt for good. */

@@ -19,6 +19,12 @@ export interface HandlerContext {
   /** When this occurrence was due (ISO-8601). */
   scheduledFor: string;
   /**
+   * The same on every retry of this occurrence and different for every other occurrence (a recurring job's next
+   * run, a trigger, a requeue): `<jobId>` for the job's first occurrence, `<jobId>-<n>` after. Send it as the
+   * idempotency key of an outside effect, so that a retry after a lost answer is not done twice.
+   */
+  idempotencyKey: string;
+  /**
    * Aborted when the execution is cancelled, its lease is lost, it times out, or the runner shuts down past its
    * grace period. Pass it to fetch, timers and anything else that can stop early.
    */

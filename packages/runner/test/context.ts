@@ -10,6 +10,7 @@ export function testContext(overrides: Partial<HandlerContext> = {}): HandlerCon
     maxAttempts: 3,
     type: 'test',
     scheduledFor: new Date().toISOString(),
+    idempotencyKey: String(overrides.jobId ?? 1),
     signal: new AbortController().signal,
     logger: pino({ level: 'silent' }),
     progress: () => {},

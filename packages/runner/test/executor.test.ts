@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { PermanentError } from '../src/errors.js';
-import { errorMessage, execute } from '../src/executor.js';
+import { errorMessage, execute, idempotencyKeyOf } from '../src/executor.js';
 import { defineHandler, type Handler } from '../src/handler.js';
 
 const execution = (type: string, payload: unknown, timeoutMs: number | null = null) => ({
@@ -16,6 +16,7 @@ const execution = (type: string, payload: unknown, timeoutMs: number | null = nu
   scheduledFor: new Date().toISOString(),
   leaseExpiresAt: new Date().toISOString(),
   timeoutMs,
+  occurrenceId: null,
 });
 
 const progress: unknown[] = [];
@@ -143,6 +144,13 @@ describe('execute', () => {
 
   test('an unknown type fails without running anything', async () => {
     expect(await run(undefined, {}).done).toMatchObject({ status: 'FAILED' });
+  });
+});
+
+describe('idempotencyKeyOf', () => {
+  test('the job id for its first occurrence, job id and occurrence after', () => {
+    expect(idempotencyKeyOf({ jobId: 12, occurrenceId: null })).toBe('12');
+    expect(idempotencyKeyOf({ jobId: 12, occurrenceId: 7 })).toBe('12-7');
   });
 });
 

@@ -17,8 +17,13 @@ test('the recipe refuses a malformed signature without throwing', () => {
 });
 
 const SECRET = 'a-webhook-secret-of-some-length';
-function ctx(jobId: number) {
-  return testContext({ executionId: jobId * 10, jobId, scheduledFor: '2030-01-02T03:04:05.000Z' });
+function ctx(jobId: number, idempotencyKey = String(jobId)) {
+  return testContext({
+    executionId: jobId * 10,
+    jobId,
+    idempotencyKey,
+    scheduledFor: '2030-01-02T03:04:05.000Z',
+  });
 }
 
 describe('sign and verify', () => {
@@ -75,7 +80,12 @@ describe('a real delivery', () => {
   });
   afterAll(() => receiver.close());
 
-  async function deliver(path: string, jobId: number, secret: string | undefined): Promise<Delivery> {
+  async function deliver(
+    path: string,
+    jobId: number,
+    secret: string | undefined,
+    idempotencyKey = String(jobId),
+  ): Promise<Delivery> {
     const webhook = createWebhookHandler({
       secret,
       blockPrivateTargets: false,
@@ -88,7 +98,7 @@ describe('a real delivery', () => {
         payload: { order: 17, note: 'naïve ✓' },
         headers: { authorization: 'Bearer abc', 'x-tenant': 'acme' },
       }),
-      ctx(jobId),
+      ctx(jobId, idempotencyKey),
     );
     expect(result).toEqual({ status: 200 });
     const got = receiver.at(path);
@@ -139,5 +149,10 @@ describe('a real delivery', () => {
     const d = await deliver('/unsigned', 8, undefined);
     expect(d.headers[SIGNATURE_HEADER]).toBeUndefined();
     expect(d.headers['idempotency-key']).toBe('timer-8');
+  });
+
+  test('a later occurrence of the job (a recurring run, a trigger, a requeue) has a key of its own', async () => {
+    const d = await deliver('/later-occurrence', 9, undefined, '9-41');
+    expect(d.headers['idempotency-key']).toBe('timer-9-41');
   });
 });

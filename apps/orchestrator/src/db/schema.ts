@@ -63,6 +63,7 @@ export interface ExecutionsTable {
   progress: Json | null;
   progress_at: Timestamp | null;
   one_shot: Generated<boolean>;
+  occurrence_id: number | null;
 }
 
 export interface RunnersTable {

@@ -11,6 +11,8 @@ export interface ClaimedRow {
   payload: unknown;
   max_attempts: number;
   timeout_ms: number | null;
+  /** Null for the job's first occurrence; else the occurrence's number (shared by its retries). */
+  occurrence_id: number | null;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function claimExecutions(
         SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = now(),
             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
         WHERE e.id = ANY(ARRAY(SELECT id FROM picked))
-        RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at
+        RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
       ),
       running_jobs AS (
         UPDATE jobs j SET status = 'RUNNING', updated_at = now()

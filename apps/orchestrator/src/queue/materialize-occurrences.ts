@@ -79,8 +79,8 @@ export async function createOccurrenceExecutions(
 ): Promise<void> {
   await sql`
     WITH ex AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-      SELECT ${job.id}, ${job.type}, ${job.priority}, 1, true, t
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
+      SELECT ${job.id}, ${job.type}, ${job.priority}, 1, true, t, nextval('executions_occurrence_seq')
       FROM unnest(${times.map((t) => t.toISOString())}::timestamptz[]) AS x(t)
       RETURNING id, scheduled_for
     )
@@ -118,8 +118,8 @@ export async function startQueuedOccurrence(trx: Db, jobId: number): Promise<boo
   if (!next) return false;
   await sql`
     WITH ex AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-      VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, now())
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
+      VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, now(), nextval('executions_occurrence_seq'))
       RETURNING id
     )
     UPDATE occurrences SET status = 'CREATED', reason = 'ran after the previous occurrence finished',

@@ -36,8 +36,9 @@ export async function requeueDeadLetter(trx: Db, deadLetterId: number): Promise<
   // A one-shot job already running again (triggered since it was dead-lettered): a requeue would run it twice.
   if (dl.kind === 'once' && dl.open) return { kind: 'job_busy' };
   const inserted = await sql<ExecutionRow>`
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
-    VALUES (${dl.job_id}, ${dl.type}, ${dl.priority}, 1, true, now(), ${dl.kind === 'once'})
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id)
+    VALUES (${dl.job_id}, ${dl.type}, ${dl.priority}, 1, true, now(), ${dl.kind === 'once'},
+            nextval('executions_occurrence_seq'))
     RETURNING *
   `.execute(trx);
   const execution = inserted.rows[0]!;

@@ -49,6 +49,7 @@ export interface ExecutionRow {
   progress: unknown;
   progress_at: Date | null;
   one_shot: boolean;
+  occurrence_id: number | null;
 }
 
 export interface RunnerRow {

@@ -29,8 +29,8 @@ export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult>
         VALUES (${jobId}, now(), 'CREATED', 'triggered by hand')
         ON CONFLICT DO NOTHING
       )
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for)
-      VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now())
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
+      VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now(), nextval('executions_occurrence_seq'))
       RETURNING *
     `.execute(trx);
     const execution = extra.rows[0]!;
@@ -49,8 +49,8 @@ export async function triggerJob(trx: Db, jobId: number): Promise<TriggerResult>
   `.execute(trx);
   if (moved.rows[0]) return { kind: 'triggered', execution: moved.rows[0], newOccurrence: false };
   const inserted = await sql<ExecutionRow>`
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
-    VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now(), true)
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id)
+    VALUES (${jobId}, ${job.type}, ${job.priority}, 1, true, now(), true, nextval('executions_occurrence_seq'))
     RETURNING *
   `.execute(trx);
   await sql`

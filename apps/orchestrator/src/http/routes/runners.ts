@@ -87,6 +87,7 @@ export const runnerRoutes =
             scheduledFor: r.scheduled_for.toISOString(),
             leaseExpiresAt: r.lease_expires_at.toISOString(),
             timeoutMs: r.timeout_ms,
+            occurrenceId: r.occurrence_id,
           })),
         };
       },

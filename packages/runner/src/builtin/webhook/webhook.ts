@@ -65,7 +65,8 @@ export function createWebhookHandler(settings: WebhookSettings = {}) {
         ...p.headers,
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
-        'idempotency-key': `timer-${ctx.jobId}`,
+        // Stable across the retries of one occurrence, distinct between occurrences (issue 10, defect 5).
+        'idempotency-key': `timer-${ctx.idempotencyKey}`,
       };
       if (secret) headers[SIGNATURE_HEADER] = sign(secret, body, Math.floor(Date.now() / 1000));
 
