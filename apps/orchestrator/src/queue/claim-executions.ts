@@ -29,8 +29,9 @@ export interface ClaimedRow {
  * - `enable_sort` is off for the claim's transaction. With statistics that predate a burst (or none yet), the
  *   planner expects a handful of due rows, prices walking the index for them like a full scan, and prefers a
  *   bitmap scan of the whole claimable set plus a sort of it: 10 ms CPU per claim at 20,000 pending, 28 ms at
- *   100,000. Without a sort the only plan left is the ordered walk of executions_claimable that stops at the
- *   LIMIT: 5 ms at either size. The final sort of the claimed rows by id is unaffected (it has no alternative).
+ *   100,000. Without a sort the only plan left is the ordered walk of executions_claimable(_by_type) that stops at
+ *   the LIMIT: 5 ms at either size. The sorts of the few rows picked across types and of the claimed rows by id are
+ *   unaffected (they have no alternative).
  * - the UPDATEs and the final join find their rows by primary key (`id = ANY(ARRAY(...))`); joined `FROM
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
@@ -48,30 +49,45 @@ export async function claimExecutions(
     await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
       trx,
     );
-    const { rows } = await sql<ClaimedRow>`
-      WITH picked AS (
-        SELECT id FROM executions
-        WHERE status = 'PENDING' AND ready AND scheduled_for <= now() AND job_type = ANY(${types as string[]}::text[])
-        ORDER BY priority DESC, scheduled_for, id
-        LIMIT ${max}
-        FOR UPDATE SKIP LOCKED
-      ),
-      claimed AS (
-        UPDATE executions e
-        SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = now(),
-            lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-        WHERE e.id = ANY(ARRAY(SELECT id FROM picked))
-        RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
-      ),
-      running_jobs AS (
-        UPDATE jobs j SET status = 'RUNNING', updated_at = now()
-        WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND j.status = 'SCHEDULED'
-      )
-      SELECT c.*, j.payload, j.max_attempts, j.timeout_ms
-      FROM claimed c JOIN jobs j ON j.id = c.job_id
-      WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
-      ORDER BY c.id
-    `.execute(trx);
+    const { rows } = await claimStatement(runnerId, types, max, leaseMs).execute(trx);
     return rows;
   });
+}
+
+/**
+ * The claim itself (see claimExecutions). `picked` walks executions_claimable_by_type once per type the runner
+ * serves (a LATERAL over its types), in claim order, locking up to `max` of each with SKIP LOCKED, then keeps the
+ * first `max` over all types: a claim never walks another type's backlog (issue 10, defect 6). Rows of a type
+ * locked but not kept stay locked only until this statement's transaction ends.
+ */
+export function claimStatement(runnerId: string, types: readonly string[], max: number, leaseMs: number) {
+  return sql<ClaimedRow>`
+    WITH picked AS (
+      SELECT c.id FROM unnest(${types as string[]}::text[]) AS t(type)
+      CROSS JOIN LATERAL (
+        SELECT e.id, e.priority, e.scheduled_for FROM executions e
+        WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= now()
+        ORDER BY e.priority DESC, e.scheduled_for, e.id
+        LIMIT ${max}
+        FOR UPDATE SKIP LOCKED
+      ) c
+      ORDER BY c.priority DESC, c.scheduled_for, c.id
+      LIMIT ${max}
+    ),
+    claimed AS (
+      UPDATE executions e
+      SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = now(),
+          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE e.id = ANY(ARRAY(SELECT id FROM picked))
+      RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
+    ),
+    running_jobs AS (
+      UPDATE jobs j SET status = 'RUNNING', updated_at = now()
+      WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND j.status = 'SCHEDULED'
+    )
+    SELECT c.*, j.payload, j.max_attempts, j.timeout_ms
+    FROM claimed c JOIN jobs j ON j.id = c.job_id
+    WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
+    ORDER BY c.id
+  `;
 }
