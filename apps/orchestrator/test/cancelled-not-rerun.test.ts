@@ -1,27 +1,26 @@
-import type { Execution } from '@hourglass/contracts';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+import { expect, test } from 'vitest';
 import { releaseExecutions } from '../src/queue/release-executions.js';
-import { claim, claimOne, completeOk, createJob, failed, getJob, registerRunner } from './helpers.js';
+import {
+  claim,
+  claimOne,
+  completeOk,
+  createJob,
+  failed,
+  getExecution,
+  getJob,
+  orchestratorPerFile,
+  registerRunner,
+} from './helpers.js';
 
 /**
  * Work a user cancelled or paused does not run again (issue 10, defect 3): the paths that give a runner's
  * executions back to the queue look at the job, and a paused job's failed occurrence is not retried.
  */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
-const execution = async (id: number): Promise<Execution> =>
-  (await o.app.inject({ method: 'GET', url: `/executions/${id}` })).json();
+const execution = (id: number) => getExecution(o, id);
 const post = (url: string, payload?: unknown) =>
   o.app.inject({ method: 'POST', url, payload: payload as object | undefined });
 

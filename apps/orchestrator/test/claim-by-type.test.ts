@@ -1,20 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+import { expect, test } from 'vitest';
 import { claimStatement } from '../src/queue/claim-executions.js';
-import { claim, createJob, createJobs, registerRunner } from './helpers.js';
+import { claim, createJob, createJobs, orchestratorPerFile, registerRunner } from './helpers.js';
 
 /** A claim's cost follows the runner's own types, not other types' backlog (issue 10, defect 6). */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
 /** Rows the claim statement's index scans read (EXPLAIN ANALYZE, rolled back: nothing is claimed). */
 async function rowsRead(types: string[], max: number): Promise<number> {

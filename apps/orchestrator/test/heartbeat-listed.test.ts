@@ -1,26 +1,22 @@
-import type { Execution } from '@hourglass/contracts';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
-import { claim, createJobs, heartbeat, registerRunner } from './helpers.js';
+  claim,
+  createJobs,
+  getExecution,
+  heartbeat,
+  orchestratorPerFile,
+  registerRunner,
+} from './helpers.js';
 
 /**
  * A heartbeat renews the leases of what the runner lists, and only those (issue 10, defect 1): what it holds but
  * no longer lists goes back to the queue (or is cancelled, if its job was) and comes back in `cancel`.
  */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
-const execution = async (id: number): Promise<Execution> =>
-  (await o.app.inject({ method: 'GET', url: `/executions/${id}` })).json();
+const execution = (id: number) => getExecution(o, id);
 
 /** Pretends `ids` were claimed `seconds` ago (the claim and a heartbeat that crossed it are seconds apart). */
 const claimedAgo = (ids: number[], seconds: number) =>

@@ -1,10 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimedExecution, CompletionVerdict, Execution, Job, Outcome } from '@hourglass/contracts';
 import { sql } from 'kysely';
-import { expect } from 'vitest';
-import type { TestOrchestrator } from '../../../test/helpers/orchestrator.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import {
+  startTestOrchestrator,
+  stopTestOrchestrator,
+  type TestOrchestrator,
+} from '../../../test/helpers/orchestrator.js';
 
 /** Shared steps of the orchestrator's integration tests, all through `app.inject` (no socket). */
+
+/**
+ * The orchestrator of a whole test file, on its own fresh database: started before the file's tests, stopped (and
+ * its database dropped) after them. What it answers stands for that orchestrator once started.
+ */
+export function orchestratorPerFile(env?: Record<string, string>): TestOrchestrator {
+  let started: TestOrchestrator | undefined;
+  beforeAll(async () => {
+    started = await startTestOrchestrator({ env });
+  });
+  afterAll(async () => {
+    if (started) await stopTestOrchestrator(started);
+  });
+  return new Proxy({} as TestOrchestrator, {
+    get(_target, property) {
+      if (!started) throw new Error('the orchestrator is used before beforeAll started it');
+      return Reflect.get(started, property);
+    },
+  });
+}
 
 export async function registerRunner(
   o: TestOrchestrator,

@@ -1,21 +1,20 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
-import { claimOne, completeOk, createJob, failed, registerRunner, succeeded } from './helpers.js';
+  claimOne,
+  completeOk,
+  createJob,
+  failed,
+  orchestratorPerFile,
+  registerRunner,
+  succeeded,
+} from './helpers.js';
 
 /**
  * Each occurrence of a job has an identity its retries share and no other occurrence has (issue 10, defect 5):
  * what a webhook's Idempotency-Key and a handler's ctx.idempotencyKey are made of.
  */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
 const post = (url: string) => o.app.inject({ method: 'POST', url });
 

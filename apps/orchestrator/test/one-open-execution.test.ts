@@ -1,19 +1,18 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
-import { claim, claimOne, completeOk, createJob, failed, registerRunner } from './helpers.js';
+  claim,
+  claimOne,
+  completeOk,
+  createJob,
+  failed,
+  orchestratorPerFile,
+  registerRunner,
+} from './helpers.js';
 
 /** A one-shot job has at most one open execution, and the database says so (issue 10, defect 4). */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
 const openOf = async (jobId: number) =>
   (

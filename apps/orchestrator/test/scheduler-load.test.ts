@@ -1,21 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
-import { createJob, eventually } from './helpers.js';
+import { expect, test } from 'vitest';
+import { createJob, eventually, orchestratorPerFile } from './helpers.js';
 
 /** The scheduler's cost does not grow with history, and it does not spin (issue 10, defect 7). */
 
-let o: TestOrchestrator;
-beforeAll(async () => {
-  o = await startTestOrchestrator();
-});
-afterAll(() => stopTestOrchestrator(o));
+const o = orchestratorPerFile();
 
 test('a due recurring job another replica holds does not make the scheduler spin; it is planned once released', async () => {
   const startAt = new Date(Date.now() + 1_500).toISOString();
