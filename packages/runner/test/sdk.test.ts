@@ -14,7 +14,7 @@ const cluster = new Cluster();
 let runner: Runner;
 
 /** What each handler saw, for the assertions. */
-const seen = { cancelledSignal: false, attempts: new Map<number, number>() };
+const seen = { cancelledSignal: false, attempts: new Map<number, number>(), hookCalls: 0 };
 
 const Report = z.object({
   title: z.string().min(1),
@@ -95,9 +95,11 @@ beforeAll(async () => {
     // Hooks that throw are logged and change nothing.
     hooks: {
       onStart: () => {
+        seen.hookCalls++;
         throw new Error('a broken metrics hook');
       },
       onFinish: () => {
+        seen.hookCalls++;
         throw new Error('another broken hook');
       },
     },
@@ -147,6 +149,8 @@ test('a handler runs with its typed payload (defaults filled in) and its result 
     attempt: 1,
     maxAttempts: 4,
   });
+  // Both hooks ran for it (and threw), and changed nothing.
+  expect(seen.hookCalls).toBeGreaterThanOrEqual(2);
   // The progress reported half-way rode a heartbeat to the orchestrator.
   expect(job.lastExecution?.progress).toEqual(50);
   expect(job.lastExecution?.progressAt).not.toBeNull();

@@ -69,12 +69,6 @@ export class JobWaiters {
     for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
   }
 
-  get waiters(): number {
-    let n = 0;
-    for (const set of this.waiting.values()) n += set.size;
-    return n;
-  }
-
   private nextChange(jobId: number, ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
