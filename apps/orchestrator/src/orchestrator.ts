@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { OrchestratorConfig } from './config.js';
 import { createDatabase } from './db/database.js';
+import { JobLifecycle } from './lifecycle/job-lifecycle.js';
 import { leaseReaper } from './loops/lease-reaper.js';
 import { promoter } from './loops/promoter.js';
 import { runnerLiveness } from './loops/runner-liveness.js';
@@ -31,8 +32,10 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const waiters = new JobWaiters(db, listen, log, config.WAKE_SAFETY_NET_MS);
   const catalog = new JobTypeCatalog(db, listen, log);
   const metrics = createMetrics(db, { dbRefreshMs: config.METRICS_DB_REFRESH_MS });
+  const lifecycle = new JobLifecycle(db);
   const services = createServices({
     db,
+    lifecycle,
     metrics,
     signal,
     waiters,
@@ -69,7 +72,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const loops = [
     promoter(db, signal, log),
     scheduler(db, signal, log),
-    leaseReaper(db, signal, config.REAPER_INTERVAL_MS, log, metrics),
+    leaseReaper(lifecycle, signal, config.REAPER_INTERVAL_MS, log, metrics),
     runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
   ];
   const clockSync = setInterval(() => void clock.sync().catch(() => {}), 60_000);

@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Db } from '../db/database.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import { runnerKeyId } from '../queue/api-keys.js';
 import { hashKey, type Scope, sameHash } from './api-key.js';
 import { FailedAuthLimiter } from './failed-auth-limiter.js';
@@ -36,7 +36,7 @@ export interface AuthOptions {
   metricsKey?: string | undefined;
 }
 
-const unauthenticated = (detail: string) => new AppError(401, 'UNAUTHENTICATED', detail);
+const unauthenticated = (detail: string) => new AppError('UNAUTHENTICATED', detail);
 
 function presentedKey(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
@@ -85,7 +85,6 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       if (waitMs > 0) {
         void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
         throw new AppError(
-          429,
           'RATE_LIMITED',
           `too many failed authentications from ${req.ip}; retry in ${Math.ceil(waitMs / 1000)} s`,
         );
@@ -111,7 +110,6 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       req.principal = principal;
       if (!allows(principal, needed)) {
         throw new AppError(
-          403,
           'FORBIDDEN',
           `this route needs the ${needed} scope; the key has ${principal.scopes.join(', ')}`,
         );
@@ -130,7 +128,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
       if (!runnerId) return;
       const owner = await runnerKeyId(opts.db, runnerId);
       if (owner !== undefined && owner !== p.keyId) {
-        throw new AppError(403, 'NOT_YOUR_RUNNER', `runner ${runnerId} was registered with another key`);
+        throw new AppError('NOT_YOUR_RUNNER', `runner ${runnerId} was registered with another key`);
       }
     });
   }
@@ -146,7 +144,6 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
     allowList: (req) => req.routeOptions.config.auth === 'public',
     errorResponseBuilder: (_req, ctx) =>
       new AppError(
-        429,
         'RATE_LIMITED',
         `rate limit of ${ctx.max} requests per minute reached; retry in ${ctx.after}`,
       ),

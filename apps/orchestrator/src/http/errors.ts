@@ -1,28 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** An error the API answers with: a stable code, an HTTP status and, for bad input, the fields at fault. */
-export class AppError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly errors?: FieldError[],
-  ) {
-    super(message);
-  }
-}
-
-export const badRequest = (field: string, message: string) =>
-  new AppError(400, 'VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
-export const notFound = (what: string, id: number | string) =>
-  new AppError(404, 'NOT_FOUND', `${what} ${id} does not exist`);
-export const conflict = (code: string, message: string) => new AppError(409, code, message);
+import { AppError, badRequest, type FieldError } from '../errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

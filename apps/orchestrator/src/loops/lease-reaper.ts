@@ -1,30 +1,25 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import { type Metrics, recordFinished } from '../metrics.js';
-import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
-import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ReadySignal } from '../services/ready-signal.js';
 import { IntervalLoop } from './interval-loop.js';
 
 const BATCH = 500;
 
 /** Expired lease → TIMED_OUT → retry or dead letter, in one transaction per batch. */
-export function leaseReaper(db: Db, signal: ReadySignal, everyMs: number, log: Logger, metrics: Metrics) {
+export function leaseReaper(
+  lifecycle: JobLifecycle,
+  signal: ReadySignal,
+  everyMs: number,
+  log: Logger,
+  metrics: Metrics,
+) {
   return new IntervalLoop(
     'lease-reaper',
     everyMs,
     async () => {
       for (;;) {
-        const { reaped, retries } = await db.transaction().execute(async (trx) => {
-          const reaped = await reapExpiredLeases(trx, BATCH);
-          return {
-            reaped,
-            retries: await retryOrDeadLetter(
-              trx,
-              reaped.map((r) => r.id),
-            ),
-          };
-        });
+        const { reaped, retries } = await lifecycle.reapExpired(BATCH);
         if (reaped.length > 0) {
           log.warn({ executions: reaped.map((r) => r.id) }, 'leases expired: executions timed out');
           metrics.leaseExpiries.inc(reaped.length);

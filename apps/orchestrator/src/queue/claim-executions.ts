@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { atOrNow } from './timing.js';
 
 export interface ClaimedRow {
   id: number;
@@ -41,6 +42,7 @@ export async function claimExecutions(
   types: readonly string[],
   max: number,
   leaseMs: number,
+  at: Date | null = null,
 ): Promise<ClaimedRow[]> {
   return db.transaction().execute(async (trx) => {
     // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
@@ -49,7 +51,7 @@ export async function claimExecutions(
     await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
       trx,
     );
-    const { rows } = await claimStatement(runnerId, types, max, leaseMs).execute(trx);
+    const { rows } = await claimStatement(runnerId, types, max, leaseMs, at).execute(trx);
     return rows;
   });
 }
@@ -60,13 +62,20 @@ export async function claimExecutions(
  * first `max` over all types: a claim never walks another type's backlog (issue 10, defect 6). Rows of a type
  * locked but not kept stay locked only until this statement's transaction ends.
  */
-export function claimStatement(runnerId: string, types: readonly string[], max: number, leaseMs: number) {
+export function claimStatement(
+  runnerId: string,
+  types: readonly string[],
+  max: number,
+  leaseMs: number,
+  at: Date | null = null,
+) {
+  const now = atOrNow(at);
   return sql<ClaimedRow>`
     WITH picked AS (
       SELECT c.id FROM unnest(${types as string[]}::text[]) AS t(type)
       CROSS JOIN LATERAL (
         SELECT e.id, e.priority, e.scheduled_for FROM executions e
-        WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= now()
+        WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= ${now}
         ORDER BY e.priority DESC, e.scheduled_for, e.id
         LIMIT ${max}
         FOR UPDATE SKIP LOCKED
@@ -76,13 +85,13 @@ export function claimStatement(runnerId: string, types: readonly string[], max: 
     ),
     claimed AS (
       UPDATE executions e
-      SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = now(),
-          lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = ${now},
+          lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond'
       WHERE e.id = ANY(ARRAY(SELECT id FROM picked))
       RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
     ),
     running_jobs AS (
-      UPDATE jobs j SET status = 'RUNNING', updated_at = now()
+      UPDATE jobs j SET status = 'RUNNING', updated_at = ${now}
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND j.status = 'SCHEDULED'
     )
     SELECT c.*, j.payload, j.max_attempts, j.timeout_ms

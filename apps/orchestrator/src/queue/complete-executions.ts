@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FinishedExecutionRow } from './rows.js';
+import { atOrNow } from './timing.js';
 
 export interface CompletionInput {
   id: number;
@@ -27,7 +28,9 @@ export async function completeExecutions(
   trx: Db,
   runnerId: string,
   outcomes: CompletionInput[],
+  at: Date | null = null,
 ): Promise<RecordedRow[]> {
+  const now = atOrNow(at);
   const input = outcomes.map((o) => ({ ...o, result: o.result === undefined ? null : o.result }));
   const { rows } = await sql<RecordedRow>`
     WITH input AS (
@@ -38,7 +41,7 @@ export async function completeExecutions(
     recorded AS (
       UPDATE executions e
       SET status = i.status, error = i.error, result = i.result, started_at = i.started_at,
-          retryable = i.retryable, error_code = i.error_code, finished_at = now(), lease_expires_at = NULL
+          retryable = i.retryable, error_code = i.error_code, finished_at = ${now}, lease_expires_at = NULL
       FROM input i
       WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at
@@ -51,8 +54,8 @@ export async function completeExecutions(
             WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING'
                            AND e.id NOT IN (SELECT id FROM recorded)) THEN 'RUNNING'
             ELSE 'SCHEDULED' END,
-          finished_at = CASE WHEN j.kind = 'once' THEN now() ELSE j.finished_at END,
-          updated_at = now()
+          finished_at = CASE WHEN j.kind = 'once' THEN ${now} ELSE j.finished_at END,
+          updated_at = ${now}
       WHERE j.id IN (SELECT job_id FROM recorded WHERE status = 'SUCCEEDED') AND j.status IN ('RUNNING', 'SCHEDULED')
     )
     SELECT * FROM recorded

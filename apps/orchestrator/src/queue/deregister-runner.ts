@@ -1,19 +1,21 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { GIVE_BACK } from './release-executions.js';
+import { giveBack } from './release-executions.js';
+import { atOrNow } from './timing.js';
 
 /**
  * Marks a runner OFFLINE on graceful shutdown and settles what is still RUNNING under it:
  * - executions it says it started (`started`, or all of them when it does not say) fail at once, and the
  *   caller schedules their retries through retryOrDeadLetter, rather than waiting for the leases to expire;
  * - the others were claimed for it but never reached it (a long-poll answer cut off by its shutdown): they go
- *   back to PENDING, same attempt, since no handler ran (or are cancelled, if their job was: see GIVE_BACK).
+ *   back to PENDING, same attempt, since no handler ran (or are cancelled, if their job was: see giveBack).
  * Returns null when the runner is unknown, else the ids of the executions it abandoned.
  */
 export async function deregisterRunner(
   trx: Db,
   runnerId: string,
   started: number[] | undefined,
+  at: Date | null = null,
 ): Promise<{ abandoned: number[]; released: number[] } | null> {
   const { rows } = await sql<{ id: number }>`
     UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id
@@ -21,14 +23,14 @@ export async function deregisterRunner(
   if (rows.length === 0) return null;
   const released = started
     ? await sql<{ id: number }>`
-        UPDATE executions e SET ${GIVE_BACK}
+        UPDATE executions e SET ${giveBack(at)}
         WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' AND NOT (e.id = ANY(${started}::bigint[]))
         RETURNING e.id
       `.execute(trx)
     : { rows: [] };
   const abandoned = await sql<{ id: number }>`
     UPDATE executions
-    SET status = 'FAILED', finished_at = now(), lease_expires_at = NULL,
+    SET status = 'FAILED', finished_at = ${atOrNow(at)}, lease_expires_at = NULL,
         error = 'runner deregistered while the execution was running'
     WHERE runner_id = ${runnerId} AND status = 'RUNNING'
     RETURNING id

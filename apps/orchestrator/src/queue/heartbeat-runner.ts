@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { GIVE_BACK } from './release-executions.js';
+import { giveBack } from './release-executions.js';
+import { atOrNow } from './timing.js';
 
 export interface HeartbeatResult {
   found: boolean;
@@ -33,7 +34,9 @@ export async function heartbeatRunner(
   leaseMs: number,
   /** Latest progress by execution id; stored on executions the runner still holds. */
   progress: Record<string, unknown> = {},
+  at: Date | null = null,
 ): Promise<HeartbeatResult> {
+  const now = atOrNow(at);
   const { rows } = await sql<{
     status: string | null;
     lease_expires_at: Date;
@@ -42,7 +45,7 @@ export async function heartbeatRunner(
   }>`
     WITH runner AS (
       UPDATE runners
-      SET last_heartbeat_at = now(), status = CASE WHEN status = 'OFFLINE' THEN 'ONLINE' ELSE status END
+      SET last_heartbeat_at = ${now}, status = CASE WHEN status = 'OFFLINE' THEN 'ONLINE' ELSE status END
       WHERE id = ${runnerId}
       RETURNING status
     ),
@@ -50,22 +53,22 @@ export async function heartbeatRunner(
       SELECT key::bigint AS id, value FROM jsonb_each(${JSON.stringify(progress)}::jsonb)
     ),
     renewed AS (
-      UPDATE executions e SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+      UPDATE executions e SET lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond',
         progress = coalesce((SELECT p.value FROM progress p WHERE p.id = e.id), e.progress),
-        progress_at = CASE WHEN EXISTS (SELECT 1 FROM progress p WHERE p.id = e.id) THEN now() ELSE e.progress_at END
+        progress_at = CASE WHEN EXISTS (SELECT 1 FROM progress p WHERE p.id = e.id) THEN ${now} ELSE e.progress_at END
       WHERE e.id = ANY(${running}::bigint[]) AND runner_id = ${runnerId} AND status = 'RUNNING'
         AND EXISTS (SELECT 1 FROM runner)
       RETURNING id, cancel_requested
     ),
-    -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled (GIVE_BACK).
+    -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled (giveBack).
     released AS (
-      UPDATE executions e SET ${GIVE_BACK}
+      UPDATE executions e SET ${giveBack(at)}
       WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' AND NOT (e.id = ANY(${running}::bigint[]))
-        AND e.claimed_at < now() - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
+        AND e.claimed_at < ${now} - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
       RETURNING e.id
     )
     SELECT (SELECT status FROM runner) AS status,
-           now() + ${leaseMs} * interval '1 millisecond' AS lease_expires_at,
+           ${now} + ${leaseMs} * interval '1 millisecond' AS lease_expires_at,
            array(
              SELECT id FROM renewed WHERE cancel_requested
              UNION

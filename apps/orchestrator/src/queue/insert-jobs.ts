@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { JobRow } from './rows.js';
-import { READY_HORIZON_MS } from './timing.js';
+import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 export interface NewJob {
   type: string;
@@ -13,7 +13,7 @@ export interface NewJob {
   backoff_max_ms: number;
   backoff_jitter: boolean;
   timeout_ms: number | null;
-  /** Absolute due time, or null to use `now() + delay_ms` on the database's clock. */
+  /** Absolute due time, or null to use `${now} + delay_ms` on the database's clock. */
   run_at: string | null;
   delay_ms: number;
   idempotency_key: string | null;
@@ -29,7 +29,8 @@ export interface NewJob {
  * Inserts jobs and their first executions in one statement. A job whose idempotency key already exists is
  * skipped (ON CONFLICT DO NOTHING, also across concurrent requests); the caller looks those up by key.
  */
-export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
+export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null): Promise<JobRow[]> {
+  const now = atOrNow(at);
   const { rows } = await sql<JobRow>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs.map((j, ord) => ({ ...j, ord })))}::jsonb) AS x(
@@ -44,17 +45,17 @@ export async function insertJobs(db: Db, jobs: NewJob[]): Promise<JobRow[]> {
                         schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at)
       SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
-             coalesce(run_at, now() + delay_ms * interval '1 millisecond'), idempotency_key, kind,
+             coalesce(run_at, ${now} + delay_ms * interval '1 millisecond'), idempotency_key, kind,
              schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
              -- A recurring job's first occurrence is created by the scheduler when due, like every later one.
-             CASE WHEN kind <> 'once' THEN coalesce(run_at, now() + delay_ms * interval '1 millisecond') END
+             CASE WHEN kind <> 'once' THEN coalesce(run_at, ${now} + delay_ms * interval '1 millisecond') END
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING *
     ),
     first_executions AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
-      SELECT id, type, priority, 1, run_at <= now() + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true
+      SELECT id, type, priority, 1, run_at <= ${now} + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true
       FROM new_jobs WHERE kind = 'once'
     )
     SELECT * FROM new_jobs ORDER BY id

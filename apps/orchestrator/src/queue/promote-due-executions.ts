@@ -1,17 +1,17 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { READY_HORIZON_MS } from './timing.js';
+import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 /**
  * Moves PENDING executions due within the ready horizon into the claimable set. Safe in every replica at
  * once (SKIP LOCKED, idempotent). Returns the due times of the promoted rows, so claimers can be woken then.
  */
-export async function promoteDueExecutions(db: Db, batch: number): Promise<Date[]> {
+export async function promoteDueExecutions(db: Db, batch: number, at: Date | null = null): Promise<Date[]> {
   const { rows } = await sql<{ scheduled_for: Date }>`
     WITH due AS (
       SELECT id FROM executions
       WHERE status = 'PENDING' AND NOT ready
-        AND scheduled_for <= now() + ${READY_HORIZON_MS} * interval '1 millisecond'
+        AND scheduled_for <= ${atOrNow(at)} + ${READY_HORIZON_MS} * interval '1 millisecond'
       ORDER BY scheduled_for
       LIMIT ${batch}
       FOR UPDATE SKIP LOCKED

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FinishedExecutionRow } from './rows.js';
+import { atOrNow } from './timing.js';
 
 /**
  * Marks RUNNING executions whose lease has expired (runner crashed, partitioned or hung) as TIMED_OUT, a batch
@@ -8,17 +9,22 @@ import type { FinishedExecutionRow } from './rows.js';
  * the status guard makes a row reaped once. Returns the rows, for retryOrDeadLetter in the same transaction.
  */
 
-export async function reapExpiredLeases(trx: Db, batch: number): Promise<FinishedExecutionRow[]> {
+export async function reapExpiredLeases(
+  trx: Db,
+  batch: number,
+  at: Date | null = null,
+): Promise<FinishedExecutionRow[]> {
+  const now = atOrNow(at);
   const { rows } = await sql<FinishedExecutionRow>`
     WITH expired AS (
       SELECT id FROM executions
-      WHERE status = 'RUNNING' AND lease_expires_at < now()
+      WHERE status = 'RUNNING' AND lease_expires_at < ${now}
       ORDER BY lease_expires_at
       LIMIT ${batch}
       FOR UPDATE SKIP LOCKED
     )
     UPDATE executions e
-    SET status = 'TIMED_OUT', finished_at = now(), lease_expires_at = NULL,
+    SET status = 'TIMED_OUT', finished_at = ${now}, lease_expires_at = NULL,
         error = 'lease expired: runner ' || coalesce(e.runner_id::text, '?') || ' stopped heartbeating'
     FROM expired WHERE e.id = expired.id
     RETURNING e.id, e.job_type, e.status, e.created_at, e.claimed_at, e.started_at, e.finished_at

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { READY_HORIZON_MS } from './timing.js';
+import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 export interface RetryRow {
   job_id: number;
@@ -19,8 +19,13 @@ export interface RetryRow {
  *   one-shot job is FAILED (a recurring one goes on).
  * A cancelled or paused job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
  */
-export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promise<RetryRow[]> {
+export async function retryOrDeadLetter(
+  trx: Db,
+  executionIds: number[],
+  at: Date | null = null,
+): Promise<RetryRow[]> {
   if (executionIds.length === 0) return [];
+  const now = atOrNow(at);
   const { rows } = await sql<RetryRow>`
     WITH failed AS (
       SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, e.one_shot, e.occurrence_id, j.priority,
@@ -35,7 +40,7 @@ export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promis
     retries AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id)
       SELECT job_id, job_type, priority, attempt + 1, delay_ms <= ${READY_HORIZON_MS},
-             now() + delay_ms * interval '1 millisecond', one_shot, occurrence_id
+             ${now} + delay_ms * interval '1 millisecond', one_shot, occurrence_id
       FROM failed WHERE attempt < max_attempts
       RETURNING job_id, id AS execution_id, scheduled_for, ready
     ),
@@ -54,8 +59,8 @@ export async function retryOrDeadLetter(trx: Db, executionIds: number[]): Promis
             WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN 'FAILED'
             WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING') THEN 'RUNNING'
             ELSE 'SCHEDULED' END,
-          finished_at = CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN now() ELSE j.finished_at END,
-          updated_at = now()
+          finished_at = CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN ${now} ELSE j.finished_at END,
+          updated_at = ${now}
       WHERE j.id IN (SELECT job_id FROM failed) AND j.status IN ('RUNNING', 'SCHEDULED')
     )
     SELECT * FROM retries

@@ -1,10 +1,12 @@
+import type { ExecutionStatus, JobStatus } from '@hourglass/contracts';
+
 /** Row shapes the queue's raw SQL returns (snake_case, as stored). */
 
 export interface JobRow {
   id: number;
   type: string;
   payload: unknown;
-  status: string;
+  status: JobStatus;
   priority: number;
   max_attempts: number;
   backoff_initial_ms: number;
@@ -32,7 +34,7 @@ export interface ExecutionRow {
   job_type: string;
   priority: number;
   attempt: number;
-  status: string;
+  status: ExecutionStatus;
   ready: boolean;
   scheduled_for: Date;
   runner_id: string | null;
@@ -81,7 +83,7 @@ export interface DeadLetterRow {
 export interface FinishedExecutionRow {
   id: number;
   job_type: string;
-  status: string;
+  status: ExecutionStatus;
   created_at: Date;
   claimed_at: Date | null;
   started_at: Date | null;

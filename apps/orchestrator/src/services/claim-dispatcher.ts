@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
-import { type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
-import { releaseExecutions } from '../queue/release-executions.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
+import type { ClaimedRow } from '../queue/claim-executions.js';
 import type { ReadySignal } from './ready-signal.js';
 
 export interface ClaimRequest {
@@ -34,7 +33,7 @@ export class ClaimDispatcher {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly db: Db,
+    private readonly lifecycle: JobLifecycle,
     signal: ReadySignal,
     private readonly leaseMs: number,
     private readonly log: Logger,
@@ -68,10 +67,9 @@ export class ClaimDispatcher {
   }
 
   private async claimFor(req: ClaimRequest): Promise<ClaimedRow[]> {
-    const rows = await claimExecutions(this.db, req.runnerId, req.types, req.max, this.leaseMs);
+    const rows = await this.lifecycle.claim(req.runnerId, req.types, req.max, this.leaseMs);
     if (rows.length > 0 && req.signal.aborted) {
-      await releaseExecutions(
-        this.db,
+      await this.lifecycle.release(
         req.runnerId,
         rows.map((r) => r.id),
       );

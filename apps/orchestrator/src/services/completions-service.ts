@@ -1,8 +1,7 @@
 import type { CompletionVerdict, ExecutionStatus, Outcome } from '@hourglass/contracts';
-import type { Db } from '../db/database.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import { type Metrics, recordFinished } from '../metrics.js';
-import { type CompletionInput, completeExecutions, readPriorOutcomes } from '../queue/complete-executions.js';
-import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { CompletionInput } from '../queue/complete-executions.js';
 import type { JobWaiters } from './job-waiters.js';
 import type { ReadySignal } from './ready-signal.js';
 
@@ -15,7 +14,7 @@ export interface CompletionResult {
 /** Records runner reports: fenced, idempotent and set-based (one transaction per batch, whatever its size). */
 export class CompletionsService {
   constructor(
-    private readonly db: Db,
+    private readonly lifecycle: JobLifecycle,
     private readonly signal: ReadySignal,
     private readonly waiters: JobWaiters,
     private readonly metrics: Metrics,
@@ -31,17 +30,7 @@ export class CompletionsService {
       if (inputs.has(r.executionId)) continue;
       inputs.set(r.executionId, completionInput(r.executionId, r.outcome));
     }
-    const { recorded, prior, retries } = await this.db.transaction().execute(async (trx) => {
-      const recorded = await completeExecutions(trx, runnerId, [...inputs.values()]);
-      const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
-      const retries = await retryOrDeadLetter(trx, failed);
-      const recordedIds = new Set(recorded.map((r) => r.id));
-      const prior = await readPriorOutcomes(
-        trx,
-        [...inputs.keys()].filter((id) => !recordedIds.has(id)),
-      );
-      return { recorded, prior, retries };
-    });
+    const { recorded, prior, retries } = await this.lifecycle.complete(runnerId, [...inputs.values()]);
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
     this.waiters.changed(recorded.map((r) => r.job_id));
     recordFinished(this.metrics, recorded);
@@ -53,8 +42,7 @@ export class CompletionsService {
       const firstReport = !answered.has(executionId);
       answered.add(executionId);
       const status = recordedIds.get(executionId);
-      if (status && firstReport)
-        return { executionId, verdict: 'recorded', status: status as ExecutionStatus };
+      if (status && firstReport) return { executionId, verdict: 'recorded', status };
       const p = priorById.get(executionId);
       const current = (status ?? p?.status ?? null) as ExecutionStatus | null;
       // The holder repeating the report it already made (a retried HTTP call) gets the same answer.

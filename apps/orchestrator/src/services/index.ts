@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import type { Metrics } from '../metrics.js';
 import { findExecution, listActiveExecutions } from '../queue/read-executions.js';
 import { ClaimDispatcher } from './claim-dispatcher.js';
@@ -16,6 +17,8 @@ import { TimersService } from './timers-service.js';
 
 export interface ServiceDeps {
   db: Db;
+  /** The one owner of job and execution state changes. */
+  lifecycle: JobLifecycle;
   signal: ReadySignal;
   /** Wakes requests waiting for a job to change (`GET /jobs/{id}?wait=`). */
   waiters: JobWaiters;
@@ -30,6 +33,7 @@ export interface ServiceDeps {
 
 export function createServices({
   db,
+  lifecycle,
   signal,
   waiters,
   catalog,
@@ -39,18 +43,27 @@ export function createServices({
   blockPrivateWebhookTargets,
   metrics,
 }: ServiceDeps) {
-  const claims = new ClaimDispatcher(db, signal, timings.leaseMs, log);
-  const jobs = new JobsService(db, signal, waiters, clock, catalog, blockPrivateWebhookTargets, metrics);
+  const claims = new ClaimDispatcher(lifecycle, signal, timings.leaseMs, log);
+  const jobs = new JobsService(
+    db,
+    lifecycle,
+    signal,
+    waiters,
+    clock,
+    catalog,
+    blockPrivateWebhookTargets,
+    metrics,
+  );
   return {
     db,
     metrics,
     claims,
     jobs,
     timers: new TimersService(db, jobs),
-    runners: new RunnersService(db, claims, signal, timings, catalog, () => clock.now()),
+    runners: new RunnersService(db, lifecycle, claims, signal, timings, catalog, () => clock.now()),
     jobTypes: new JobTypesService(db),
-    completions: new CompletionsService(db, signal, waiters, metrics),
-    deadLetters: new DeadLettersService(db, signal),
+    completions: new CompletionsService(lifecycle, signal, waiters, metrics),
+    deadLetters: new DeadLettersService(db, lifecycle, signal),
     executions: {
       get: (id: number) => findExecution(db, id),
       active: (limit: number) => listActiveExecutions(db, limit),

@@ -9,11 +9,10 @@ import {
   type PatchJobBody,
 } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
-import { AppError, badRequest, conflict, notFound } from '../http/errors.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import type { Metrics } from '../metrics.js';
-import { cancelJob } from '../queue/cancel-job.js';
-import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
-import { type LifecycleResult, pauseJob, rescheduleJob, resumeJob } from '../queue/pause-resume-job.js';
+import type { NewJob } from '../queue/insert-jobs.js';
 import { listJobExecutions } from '../queue/read-executions.js';
 import {
   findJob,
@@ -24,9 +23,7 @@ import {
 } from '../queue/read-jobs.js';
 import type { JobRow } from '../queue/rows.js';
 import { READY_HORIZON_MS } from '../queue/timing.js';
-import { triggerJob } from '../queue/trigger-job.js';
-import { cronProblem, DEFAULT_TIMEZONE, nextOccurrence, type Schedule } from '../schedules/schedule.js';
-import { scheduleOf } from '../schedules/schedule-of.js';
+import { cronProblem, DEFAULT_TIMEZONE, nextOccurrence } from '../schedules/schedule.js';
 import type { DbClock } from './db-clock.js';
 import type { JobTypeCatalog, JobTypeEntry } from './job-type-catalog.js';
 import type { JobWaiters } from './job-waiters.js';
@@ -53,6 +50,7 @@ export interface CreatedJob {
 export class JobsService {
   constructor(
     private readonly db: Db,
+    private readonly lifecycle: JobLifecycle,
     private readonly signal: ReadySignal,
     private readonly waiters: JobWaiters,
     private readonly clock: DbClock,
@@ -123,7 +121,7 @@ export class JobsService {
       );
     }
 
-    const inserted = await insertJobs(this.db, rows);
+    const inserted = await this.lifecycle.create(rows);
     for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
     this.signal.announce(
       inserted.filter((j) => j.run_at.getTime() <= now + READY_HORIZON_MS).map((j) => j.run_at.getTime()),
@@ -139,7 +137,7 @@ export class JobsService {
     return rows.map((r) => {
       const key = r.idempotency_key;
       const job = key ? (byKey.get(key) ?? existing.get(key)) : fresh.shift();
-      if (!job) throw new AppError(500, 'INTERNAL', 'created job not returned');
+      if (!job) throw new AppError('INTERNAL', 'created job not returned');
       // The first item carrying a key created the job; later items with the same key are replays.
       const created = !seen.has(job.id) && inserted.includes(job);
       seen.add(job.id);
@@ -190,85 +188,28 @@ export class JobsService {
   }
 
   async trigger(id: number) {
-    const result = await this.db.transaction().execute((trx) => triggerJob(trx, id));
-    if (result.kind === 'not_found') throw notFound('job', id);
-    if (result.kind === 'refused') {
-      throw conflict(
-        'JOB_NOT_TRIGGERABLE',
-        `job ${id} is ${result.status}; only a waiting or finished job can be triggered`,
-      );
-    }
-    this.signal.announce([result.execution.scheduled_for.getTime()]);
-    return result.execution;
+    const execution = await this.lifecycle.trigger(id);
+    this.signal.announce([execution.scheduled_for.getTime()]);
+    return execution;
   }
 
-  async pause(id: number) {
-    return this.lifecycle(id, (trx) => pauseJob(trx, id));
+  pause(id: number) {
+    return this.lifecycle.pause(id);
   }
 
-  async resume(id: number) {
-    return this.lifecycle(id, (trx) =>
-      resumeJob(trx, id, (job, now) => nextOccurrence(scheduleOf(job), now)),
-    );
+  resume(id: number) {
+    return this.lifecycle.resume(id);
   }
 
   /** New schedule or policies for a recurring job; the next occurrence is recomputed from now. */
-  async reschedule(id: number, patch: PatchJobBody) {
-    return this.lifecycle(id, (trx) =>
-      rescheduleJob(trx, id, (job, now) => {
-        const kind = patch.scheduleExpression ? 'cron' : patch.intervalSeconds ? 'interval' : job.kind;
-        if (kind === 'once') throw badRequest('scheduleExpression', 'the job is not recurring');
-        const expression = kind === 'cron' ? (patch.scheduleExpression ?? job.schedule_expression) : null;
-        const timezone = kind === 'cron' ? (patch.timezone ?? job.timezone ?? DEFAULT_TIMEZONE) : null;
-        if (patch.timezone !== undefined && kind !== 'cron') {
-          throw badRequest('timezone', 'only applies to a scheduleExpression');
-        }
-        const interval = kind === 'interval' ? (patch.intervalSeconds ?? job.interval_seconds) : null;
-        if (kind === 'cron') {
-          const problem = cronProblem(expression!, timezone!);
-          if (problem) throw badRequest(problem.field, problem.message);
-        }
-        const schedule: Schedule =
-          kind === 'cron'
-            ? { kind, expression: expression!, timezone: timezone! }
-            : // A new interval counts from now: its first occurrence is one interval away.
-              {
-                kind: 'interval',
-                intervalSeconds: interval!,
-                anchor: new Date(now.getTime() + interval! * 1000),
-              };
-        const next = nextOccurrence(schedule, new Date(now.getTime() - 1));
-        return {
-          change: {
-            kind,
-            schedule_expression: expression,
-            timezone,
-            interval_seconds: interval,
-            overlap_policy: patch.overlapPolicy ?? job.overlap_policy,
-            catch_up_policy: patch.catchUpPolicy ?? job.catch_up_policy,
-          },
-          runAt: kind === 'interval' ? (schedule as { anchor: Date }).anchor : (next ?? now),
-          nextRunAt: next,
-        };
-      }),
-    );
-  }
-
-  private async lifecycle(id: number, change: (trx: Db) => Promise<LifecycleResult>) {
-    const result = await this.db.transaction().execute(change);
-    if (result.kind === 'not_found') throw notFound('job', id);
-    if (result.kind === 'refused') throw conflict('JOB_STATE', `job ${id}: ${result.reason}`);
-    return result.job;
+  reschedule(id: number, patch: PatchJobBody) {
+    return this.lifecycle.reschedule(id, patch);
   }
 
   async cancel(id: number) {
-    const result = await this.db.transaction().execute((trx) => cancelJob(trx, id));
-    if (result.kind === 'not_found') throw notFound('job', id);
-    if (result.kind === 'finished') {
-      throw conflict('JOB_FINISHED', `job ${id} already ended ${result.status}; nothing to cancel`);
-    }
+    const { job } = await this.lifecycle.cancel(id);
     this.waiters.changed([id]);
-    return (await findJob(this.db, id))!;
+    return job;
   }
 }
 

@@ -2,15 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBuiltinType, type RegisterRunnerBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
-import { AppError, badRequest, notFound } from '../http/errors.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import { runnerKeyId } from '../queue/api-keys.js';
 import { declareJobTypes, type JobTypeDeclaration } from '../queue/declare-job-types.js';
-import { deregisterRunner } from '../queue/deregister-runner.js';
 import { drainRunner } from '../queue/drain-runner.js';
-import { heartbeatRunner } from '../queue/heartbeat-runner.js';
 import { findRunner, listRunners } from '../queue/read-runners.js';
 import { registerRunner } from '../queue/register-runner.js';
-import { retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ClaimDispatcher } from './claim-dispatcher.js';
 import type { JobTypeCatalog } from './job-type-catalog.js';
 import { schemaHash, schemaProblem } from './payload-schemas.js';
@@ -25,6 +23,7 @@ export interface RunnerTimings {
 export class RunnersService {
   constructor(
     private readonly db: Db,
+    private readonly lifecycle: JobLifecycle,
     private readonly claims: ClaimDispatcher,
     private readonly signal: ReadySignal,
     private readonly timings: RunnerTimings,
@@ -40,7 +39,7 @@ export class RunnersService {
     if (body.id && !asAdmin) {
       const owner = await runnerKeyId(this.db, body.id);
       if (owner !== undefined && owner !== apiKeyId) {
-        throw new AppError(403, 'NOT_YOUR_RUNNER', `runner ${body.id} was registered with another key`);
+        throw new AppError('NOT_YOUR_RUNNER', `runner ${body.id} was registered with another key`);
       }
     }
     const { names, declarations, hashes } = readDeclarations(body.types);
@@ -60,7 +59,7 @@ export class RunnersService {
   }
 
   async heartbeat(id: string, running: number[], progress?: Record<string, unknown>) {
-    const hb = await heartbeatRunner(this.db, id, running, this.timings.leaseMs, progress);
+    const hb = await this.lifecycle.heartbeat(id, running, this.timings.leaseMs, progress);
     if (!hb.found) throw notFound('runner', id);
     if (hb.released.length > 0) this.signal.announce([this.clockNow()]);
     return {
@@ -90,10 +89,7 @@ export class RunnersService {
   }
 
   async deregister(id: string, started: number[] | undefined) {
-    const result = await this.db.transaction().execute(async (trx) => {
-      const settled = await deregisterRunner(trx, id, started);
-      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned) };
-    });
+    const result = await this.lifecycle.deregister(id, started);
     if (!result) throw notFound('runner', id);
     this.signal.announce([
       ...(result.released.length ? [this.clockNow()] : []),
@@ -104,7 +100,7 @@ export class RunnersService {
 
   async drain(id: string) {
     if (!(await drainRunner(this.db, id))) {
-      if (await findRunner(this.db, id)) throw new AppError(409, 'RUNNER_OFFLINE', `runner ${id} is offline`);
+      if (await findRunner(this.db, id)) throw new AppError('RUNNER_OFFLINE', `runner ${id} is offline`);
       throw notFound('runner', id);
     }
   }

@@ -1,6 +1,6 @@
 import type { CreateTimerBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors.js';
 import { readTimer } from '../queue/read-timer.js';
 import type { JobsService } from './jobs-service.js';
 

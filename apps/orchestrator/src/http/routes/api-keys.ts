@@ -2,10 +2,10 @@ import { ApiKeyList, CreateApiKeyBody, CreatedApiKey, IdParams } from '@hourglas
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { newApiKey } from '../../auth/api-key.js';
+import { notFound } from '../../errors.js';
 import { type ApiKeyRow, insertApiKey, listApiKeys, revokeApiKey } from '../../queue/api-keys.js';
 import type { Services } from '../../services/index.js';
 import { doc } from '../docs.js';
-import { notFound } from '../errors.js';
 
 const toApiKey = (r: ApiKeyRow) => ({
   id: r.id,

@@ -8,9 +8,9 @@ import {
 } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError, notFound } from '../../errors.js';
 import type { Services } from '../../services/index.js';
 import { doc } from '../docs.js';
-import { AppError, notFound } from '../errors.js';
 import { toActiveExecution, toExecution } from '../serializers.js';
 
 export const executionRoutes =
@@ -63,7 +63,6 @@ export const executionRoutes =
         if (!row) throw notFound('execution', req.params.id);
         if (result!.verdict === 'conflict') {
           throw new AppError(
-            409,
             'NOT_HOLDER',
             row.runner_id === req.body.runnerId
               ? `execution ${row.id} is already ${row.status}; this report changes nothing`

@@ -1,0 +1,215 @@
+import type { PatchJobBody } from '@hourglass/contracts';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../errors.js';
+import { cancelJobWork } from '../queue/cancel-job.js';
+import { type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
+import {
+  type CompletionInput,
+  completeExecutions,
+  type PriorOutcomeRow,
+  type RecordedRow,
+  readPriorOutcomes,
+} from '../queue/complete-executions.js';
+import { deregisterRunner } from '../queue/deregister-runner.js';
+import { heartbeatRunner } from '../queue/heartbeat-runner.js';
+import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
+import { lockJob, setJobStatus } from '../queue/lock-job.js';
+import { pauseJobWork, setNextRun, updateSchedule } from '../queue/pause-resume-job.js';
+import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
+import { releaseExecutions } from '../queue/release-executions.js';
+import { lockDeadLetter, markRequeued } from '../queue/requeue-dead-letter.js';
+import { type RetryRow, retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
+import type { ExecutionRow, FinishedExecutionRow, JobRow } from '../queue/rows.js';
+import { insertExtraOccurrence, insertFreshExecution, movePendingToNow } from '../queue/trigger-job.js';
+import { planReschedule } from '../schedules/reschedule-plan.js';
+import { nextOccurrence } from '../schedules/schedule.js';
+import { scheduleOf } from '../schedules/schedule-of.js';
+import { type CommandRule, decide, type JobCommand, refusalError, statusAfter } from './transitions.js';
+
+/**
+ * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
+ * through a method here: commands (cancel, pause, resume, reschedule, trigger, requeue) are decided against the
+ * table in transitions.ts after the job is locked, then carried out by statements from queue/; the outcomes of
+ * work (claims, reports, lease expiry, runners going away) run their set-based statements in the transactions
+ * defined here, with the retry or dead letter that follows a failure in the same transaction.
+ *
+ * `at` is the time the lifecycle acts at: null (production) means the database's now(); a test passes a clock to
+ * move time (lease expiry, backoff) without waiting.
+ */
+export class JobLifecycle {
+  constructor(
+    private readonly db: Db,
+    private readonly at: () => Date | null = () => null,
+  ) {}
+
+  /** New jobs (and first executions of one-shot jobs), in one statement. */
+  create(jobs: NewJob[]): Promise<JobRow[]> {
+    return insertJobs(this.db, jobs, this.at());
+  }
+
+  /** Cancels a job; returns it and the executions whose runners are told to abort. */
+  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[] }> {
+    return this.command(jobId, 'cancel', async (trx, { job }, rule, at) => {
+      const abortRequested = await cancelJobWork(trx, jobId, at);
+      return {
+        job: await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at),
+        abortRequested,
+      };
+    });
+  }
+
+  pause(jobId: number): Promise<JobRow> {
+    return this.command(jobId, 'pause', async (trx, { job }, rule, at) => {
+      await pauseJobWork(trx, jobId, at);
+      return setJobStatus(trx, jobId, statusAfter(rule, job.status), 'keep', at);
+    });
+  }
+
+  /** Resumes from the next occurrence after now: occurrences that fell during the pause are not run. */
+  resume(jobId: number): Promise<JobRow> {
+    return this.command(jobId, 'resume', async (trx, { job, now }, rule, at) => {
+      await setNextRun(trx, jobId, nextOccurrence(scheduleOf(job), now));
+      return setJobStatus(trx, jobId, statusAfter(rule, job.status), 'keep', at);
+    });
+  }
+
+  /** New schedule or policies for a recurring job; the next occurrence is recomputed from now. */
+  reschedule(jobId: number, patch: PatchJobBody): Promise<JobRow> {
+    return this.command(jobId, 'reschedule', (trx, { job, now }, _rule, at) =>
+      updateSchedule(trx, jobId, planReschedule(job, patch, now), at),
+    );
+  }
+
+  /**
+   * Runs a job now: a one-shot job's waiting attempt is moved to now (never a second execution); a finished one
+   * gets a new occurrence at attempt 1; a recurring job gets an extra occurrence.
+   */
+  trigger(jobId: number): Promise<ExecutionRow> {
+    return this.command(jobId, 'trigger', async (trx, { job }, rule, at) => {
+      if (job.kind !== 'once') return insertExtraOccurrence(trx, job, at);
+      const execution =
+        (await movePendingToNow(trx, jobId, at)) ?? (await insertFreshExecution(trx, job, at));
+      await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'clear', at);
+      return execution;
+    });
+  }
+
+  /**
+   * Gives a dead-lettered job a fresh run: a new execution at attempt 1, due now. The dead letter is kept, marked
+   * requeued, as the record of what happened.
+   */
+  async requeue(deadLetterId: number): Promise<ExecutionRow> {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const dl = await lockDeadLetter(trx, deadLetterId);
+      if (!dl) throw notFound('dead letter', deadLetterId);
+      if (dl.requeued_at)
+        throw new AppError('ALREADY_REQUEUED', `dead letter ${deadLetterId} was already requeued`);
+      const locked = await lockJob(trx, dl.job_id, at);
+      if (!locked) throw notFound('job', dl.job_id);
+      const { job, open } = locked;
+      const decision = decide('requeue', job);
+      if (!decision.allowed)
+        throw refusalError(decision.refusal, `the job of dead letter ${deadLetterId}`, job.status);
+      // A one-shot job with an open execution would run twice (the table refuses its open states; this also covers
+      // a row the status does not show yet). The database refuses it too (executions_one_open_per_once_job).
+      if (job.kind === 'once' && open) {
+        throw new AppError(
+          'JOB_STATE',
+          `the job of dead letter ${deadLetterId} already has a pending or running execution (it was triggered); requeueing would run it twice`,
+        );
+      }
+      const execution = await insertFreshExecution(trx, job, at);
+      await markRequeued(trx, deadLetterId, execution.id, at);
+      if (decision.rule.to !== 'unchanged') await setJobStatus(trx, job.id, decision.rule.to, 'clear', at);
+      return execution;
+    });
+  }
+
+  /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */
+  claim(runnerId: string, types: readonly string[], max: number, leaseMs: number): Promise<ClaimedRow[]> {
+    return claimExecutions(this.db, runnerId, types, max, leaseMs, this.at());
+  }
+
+  /** Gives back executions claimed for a runner that never received them (RUNNING → PENDING, or CANCELLED). */
+  release(runnerId: string, executionIds: number[]): Promise<void> {
+    return releaseExecutions(this.db, runnerId, executionIds, this.at());
+  }
+
+  /**
+   * Records runner reports (fenced: only executions RUNNING under this runner) and, for failures, the retry or
+   * dead letter, in one transaction. `prior` holds the current state of executions whose report did not apply.
+   */
+  async complete(
+    runnerId: string,
+    outcomes: CompletionInput[],
+  ): Promise<{ recorded: RecordedRow[]; prior: PriorOutcomeRow[]; retries: RetryRow[] }> {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const recorded = await completeExecutions(trx, runnerId, outcomes, at);
+      const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
+      const retries = await retryOrDeadLetter(trx, failed, at);
+      const recordedIds = new Set(recorded.map((r) => r.id));
+      const prior = await readPriorOutcomes(
+        trx,
+        outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
+      );
+      return { recorded, prior, retries };
+    });
+  }
+
+  /** Expired leases (up to `batch`) become TIMED_OUT, then retried or dead-lettered, in one transaction. */
+  async reapExpired(batch: number): Promise<{ reaped: FinishedExecutionRow[]; retries: RetryRow[] }> {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const reaped = await reapExpiredLeases(trx, batch, at);
+      const retries = await retryOrDeadLetter(
+        trx,
+        reaped.map((r) => r.id),
+        at,
+      );
+      return { reaped, retries };
+    });
+  }
+
+  /**
+   * A runner leaving: what it started fails (then retries), what it never started goes back. Null when the
+   * runner is unknown.
+   */
+  async deregister(runnerId: string, started: number[] | undefined) {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const settled = await deregisterRunner(trx, runnerId, started, at);
+      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
+    });
+  }
+
+  /** Renews the leases a runner lists; gives back what it holds without listing (see heartbeat-runner.ts). */
+  heartbeat(runnerId: string, running: number[], leaseMs: number, progress?: Record<string, unknown>) {
+    return heartbeatRunner(this.db, runnerId, running, leaseMs, progress, this.at());
+  }
+
+  /**
+   * A command on one job: lock it (executions first, then the job), decide against the transition table, refuse
+   * with the table's error or carry the change out, all in one transaction.
+   */
+  private async command<T>(
+    jobId: number,
+    command: JobCommand,
+    change: (
+      trx: Db,
+      locked: { job: JobRow; open: boolean; now: Date },
+      rule: CommandRule,
+      at: Date | null,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const locked = await lockJob(trx, jobId, at);
+      if (!locked) throw notFound('job', jobId);
+      const decision = decide(command, locked.job);
+      if (!decision.allowed) throw refusalError(decision.refusal, `job ${jobId}`, locked.job.status);
+      return change(trx, locked, decision.rule, at);
+    });
+  }
+}
