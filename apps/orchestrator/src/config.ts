@@ -32,6 +32,13 @@ export const OrchestratorEnv = z
     HEARTBEAT_INTERVAL_MS: PositiveInt(10_000),
     /** Longest long-poll a runner may ask for. */
     CLAIM_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+    /**
+     * A claim answer stops adding executions once their payloads pass this many bytes (at least one is always
+     * handed out), whatever `max` asked for: 1,000 claims of 1 MiB payloads would otherwise build 1 GiB.
+     */
+    CLAIM_MAX_BYTES: PositiveInt(4 * 1024 * 1024),
+    /** A list page (jobs, executions, dead letters) ends early, with a nextCursor, once its rows pass this size. */
+    LIST_MAX_BYTES: PositiveInt(4 * 1024 * 1024),
     REAPER_INTERVAL_MS: PositiveInt(1_000),
     /** Waiting claims re-check this often even without a notification (covers a LISTEN reconnect). */
     WAKE_SAFETY_NET_MS: PositiveInt(1_000),

@@ -48,6 +48,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     },
     log,
     blockPrivateWebhookTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
+    answerBytes: { claim: config.CLAIM_MAX_BYTES, list: config.LIST_MAX_BYTES },
   });
   // Per-request access logs (with their reqId) at LOG_LEVEL=debug only: at info they would be two lines per claim
   // and per report. Errors are logged with the reqId at any level.

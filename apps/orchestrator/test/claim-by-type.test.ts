@@ -16,6 +16,7 @@ async function rowsRead(types: string[], max: number): Promise<number> {
       types,
       max,
       30_000,
+      4 * 1024 * 1024,
     )}`.execute(trx);
     await sql`ROLLBACK`.execute(trx).catch(() => {});
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');

@@ -99,7 +99,7 @@ const deadLettersOf = async (jobId: number) =>
     .rows;
 
 async function claimAll() {
-  return lifecycle.claim(RUNNER, ['walk'], 100, LEASE_MS);
+  return lifecycle.claim(RUNNER, ['walk'], 100, LEASE_MS, 4 * 1024 * 1024);
 }
 /** Claims exactly the next execution of `jobId` (the only due one: each test drains what it leaves due). */
 async function claimOf(jobId: number) {

@@ -134,6 +134,11 @@ export function toDeadLetter(row: DeadLetterRow): DeadLetter {
   };
 }
 
-export function page<T extends { id: number }>(items: T[], limit: number) {
-  return { items, nextCursor: items.length === limit ? items[items.length - 1]!.id : null };
+/**
+ * A list answer: the next page starts after the last item when this one is full, or ended early because of its
+ * size (LIST_MAX_BYTES).
+ */
+export function page<T extends { id: number }>(items: T[], limit: number, truncated = false) {
+  const more = items.length === limit || truncated;
+  return { items, nextCursor: more && items.length > 0 ? items[items.length - 1]!.id : null };
 }

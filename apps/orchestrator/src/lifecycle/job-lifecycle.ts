@@ -127,8 +127,14 @@ export class JobLifecycle {
   }
 
   /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */
-  claim(runnerId: string, types: readonly string[], max: number, leaseMs: number): Promise<ClaimedRow[]> {
-    return claimExecutions(this.db, runnerId, types, max, leaseMs, this.at());
+  claim(
+    runnerId: string,
+    types: readonly string[],
+    max: number,
+    leaseMs: number,
+    maxBytes: number,
+  ): Promise<ClaimedRow[]> {
+    return claimExecutions(this.db, runnerId, types, max, leaseMs, maxBytes, this.at());
   }
 
   /** Gives back executions claimed for a runner that never received them (RUNNING → PENDING, or CANCELLED). */

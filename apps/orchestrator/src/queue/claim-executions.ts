@@ -42,6 +42,7 @@ export async function claimExecutions(
   types: readonly string[],
   max: number,
   leaseMs: number,
+  maxBytes: number,
   at: Date | null = null,
 ): Promise<ClaimedRow[]> {
   return db.transaction().execute(async (trx) => {
@@ -51,7 +52,7 @@ export async function claimExecutions(
     await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
       trx,
     );
-    const { rows } = await claimStatement(runnerId, types, max, leaseMs, at).execute(trx);
+    const { rows } = await claimStatement(runnerId, types, max, leaseMs, maxBytes, at).execute(trx);
     return rows;
   });
 }
@@ -67,14 +68,15 @@ export function claimStatement(
   types: readonly string[],
   max: number,
   leaseMs: number,
+  maxBytes: number,
   at: Date | null = null,
 ) {
   const now = atOrNow(at);
   return sql<ClaimedRow>`
     WITH picked AS (
-      SELECT c.id FROM unnest(${types as string[]}::text[]) AS t(type)
+      SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM unnest(${types as string[]}::text[]) AS t(type)
       CROSS JOIN LATERAL (
-        SELECT e.id, e.priority, e.scheduled_for FROM executions e
+        SELECT e.id, e.job_id, e.priority, e.scheduled_for FROM executions e
         WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= ${now}
         ORDER BY e.priority DESC, e.scheduled_for, e.id
         LIMIT ${max}
@@ -83,11 +85,23 @@ export function claimStatement(
       ORDER BY c.priority DESC, c.scheduled_for, c.id
       LIMIT ${max}
     ),
+    -- The answer is bounded in bytes too (issue 10, defect 10): picked rows are kept, in claim order, while their
+    -- payloads add up to at most maxBytes; the first is always kept, so a payload larger than the budget still
+    -- runs. Rows picked but not kept stay PENDING (locked only until this transaction ends).
+    kept AS (
+      SELECT id FROM (
+        SELECT p.id, row_number() OVER w AS n,
+               sum((SELECT octet_length(j.payload::text) FROM jobs j WHERE j.id = p.job_id)) OVER w AS bytes
+        FROM picked p
+        WINDOW w AS (ORDER BY p.priority DESC, p.scheduled_for, p.id ROWS UNBOUNDED PRECEDING)
+      ) s
+      WHERE n = 1 OR bytes <= ${maxBytes}
+    ),
     claimed AS (
       UPDATE executions e
       SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = ${now},
           lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond'
-      WHERE e.id = ANY(ARRAY(SELECT id FROM picked))
+      WHERE e.id = ANY(ARRAY(SELECT id FROM kept))
       RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
     ),
     running_jobs AS (

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { type BoundedPage, boundedPage } from './bounded-page.js';
 import type { ExecutionRow } from './rows.js';
 
 export async function findExecution(db: Db, id: number): Promise<ExecutionRow | undefined> {
@@ -12,13 +13,19 @@ export async function listJobExecutions(
   db: Db,
   jobId: number,
   page: { limit: number; cursor?: number },
-): Promise<ExecutionRow[]> {
-  const { rows } = await sql<ExecutionRow>`
-    SELECT * FROM executions
-    WHERE job_id = ${jobId} AND (${page.cursor ?? null}::bigint IS NULL OR id < ${page.cursor ?? null}::bigint)
-    ORDER BY id DESC LIMIT ${page.limit}
-  `.execute(db);
-  return rows;
+  maxBytes: number,
+): Promise<BoundedPage<ExecutionRow>> {
+  return boundedPage(
+    db,
+    sql`
+      SELECT *, octet_length(coalesce(result::text, '')) + octet_length(coalesce(progress::text, ''))
+                + octet_length(coalesce(error, '')) AS row_bytes_
+      FROM executions
+      WHERE job_id = ${jobId} AND (${page.cursor ?? null}::bigint IS NULL OR id < ${page.cursor ?? null}::bigint)
+      ORDER BY id DESC LIMIT ${page.limit}
+    `,
+    maxBytes,
+  );
 }
 
 export type ActiveExecutionRow = ExecutionRow & { runner_name: string | null; runner_host: string | null };

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { type BoundedPage, boundedPage } from './bounded-page.js';
 import type { ExecutionRow, JobRow } from './rows.js';
 
 export async function findJob(db: Db, id: number): Promise<JobRow | undefined> {
@@ -18,13 +19,21 @@ export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<
 export async function listJobs(
   db: Db,
   f: { status?: string; type?: string; kind?: string; limit: number; cursor?: number },
-): Promise<JobRow[]> {
-  let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(f.limit);
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.type) q = q.where('type', '=', f.type);
-  if (f.kind) q = q.where('kind', '=', f.kind);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  return (await q.execute()) as unknown as JobRow[];
+  maxBytes: number,
+): Promise<BoundedPage<JobRow>> {
+  // Filters absent are NULL parameters; PostgreSQL folds `NULL IS NULL OR …` away when it plans the query.
+  return boundedPage(
+    db,
+    sql`
+      SELECT *, octet_length(payload::text) AS row_bytes_ FROM jobs
+      WHERE (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
+        AND (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
+        AND (${f.kind ?? null}::text IS NULL OR kind = ${f.kind ?? null})
+        AND (${f.cursor ?? null}::bigint IS NULL OR id < ${f.cursor ?? null}::bigint)
+      ORDER BY id DESC LIMIT ${f.limit}
+    `,
+    maxBytes,
+  );
 }
 
 export async function lastExecutionOf(db: Db, jobId: number): Promise<ExecutionRow | undefined> {

@@ -36,6 +36,8 @@ export class ClaimDispatcher {
     private readonly lifecycle: JobLifecycle,
     signal: ReadySignal,
     private readonly leaseMs: number,
+    /** Payload bytes a claim answer may carry (see CLAIM_MAX_BYTES). */
+    private readonly maxBytes: number,
     private readonly log: Logger,
   ) {
     this.unsubscribe = signal.onWake(() => this.serve());
@@ -67,7 +69,7 @@ export class ClaimDispatcher {
   }
 
   private async claimFor(req: ClaimRequest): Promise<ClaimedRow[]> {
-    const rows = await this.lifecycle.claim(req.runnerId, req.types, req.max, this.leaseMs);
+    const rows = await this.lifecycle.claim(req.runnerId, req.types, req.max, this.leaseMs, this.maxBytes);
     if (rows.length > 0 && req.signal.aborted) {
       await this.lifecycle.release(
         req.runnerId,

@@ -8,10 +8,12 @@ export class DeadLettersService {
     private readonly db: Db,
     private readonly lifecycle: JobLifecycle,
     private readonly signal: ReadySignal,
+    /** Size bound of a list page (LIST_MAX_BYTES). */
+    private readonly listMaxBytes: number,
   ) {}
 
   list(f: { includeRequeued: boolean; limit: number; cursor?: number }) {
-    return listDeadLetters(this.db, f);
+    return listDeadLetters(this.db, f, this.listMaxBytes);
   }
 
   async requeue(id: number) {

@@ -26,6 +26,8 @@ export interface ServiceDeps {
   clock: DbClock;
   timings: RunnerTimings;
   log: Logger;
+  /** Bounds of answers in bytes: a claim's payloads (CLAIM_MAX_BYTES), a list page (LIST_MAX_BYTES). */
+  answerBytes: { claim: number; list: number };
   /** Refuse webhook jobs and timers aimed at private addresses when that is known at creation. */
   blockPrivateWebhookTargets: boolean;
   metrics: Metrics;
@@ -42,8 +44,9 @@ export function createServices({
   log,
   blockPrivateWebhookTargets,
   metrics,
+  answerBytes,
 }: ServiceDeps) {
-  const claims = new ClaimDispatcher(lifecycle, signal, timings.leaseMs, log);
+  const claims = new ClaimDispatcher(lifecycle, signal, timings.leaseMs, answerBytes.claim, log);
   const jobs = new JobsService(
     db,
     lifecycle,
@@ -53,6 +56,7 @@ export function createServices({
     catalog,
     blockPrivateWebhookTargets,
     metrics,
+    answerBytes.list,
   );
   return {
     db,
@@ -63,7 +67,7 @@ export function createServices({
     runners: new RunnersService(db, lifecycle, claims, signal, timings, catalog, () => clock.now()),
     jobTypes: new JobTypesService(db),
     completions: new CompletionsService(lifecycle, signal, waiters, metrics),
-    deadLetters: new DeadLettersService(db, lifecycle, signal),
+    deadLetters: new DeadLettersService(db, lifecycle, signal, answerBytes.list),
     executions: {
       get: (id: number) => findExecution(db, id),
       active: (limit: number) => listActiveExecutions(db, limit),

@@ -58,6 +58,8 @@ export class JobsService {
     /** Refuse webhook jobs aimed at private, loopback or link-local addresses when that is known at creation. */
     private readonly blockPrivateTargets = false,
     private readonly metrics?: Metrics,
+    /** Size bound of a list page (LIST_MAX_BYTES). */
+    private readonly listMaxBytes = 4 * 1024 * 1024,
   ) {}
 
   /**
@@ -179,12 +181,12 @@ export class JobsService {
   }
 
   list(q: ListJobsQuery) {
-    return listJobs(this.db, q);
+    return listJobs(this.db, q, this.listMaxBytes);
   }
 
   async executions(jobId: number, page: { limit: number; cursor?: number }) {
     if (!(await findJob(this.db, jobId))) throw notFound('job', jobId);
-    return listJobExecutions(this.db, jobId, page);
+    return listJobExecutions(this.db, jobId, page, this.listMaxBytes);
   }
 
   async trigger(id: number) {

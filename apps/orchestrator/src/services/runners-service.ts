@@ -88,6 +88,12 @@ export class RunnersService {
     });
   }
 
+  /** Executions claimed for a runner that never received them go back to the queue (same attempt). */
+  async giveBack(id: string, executionIds: number[]) {
+    await this.lifecycle.release(id, executionIds);
+    this.signal.announce([this.clockNow()]);
+  }
+
   async deregister(id: string, started: number[] | undefined) {
     const result = await this.lifecycle.deregister(id, started);
     if (!result) throw notFound('runner', id);

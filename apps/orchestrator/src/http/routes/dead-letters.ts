@@ -17,7 +17,8 @@ export const deadLetterRoutes =
         },
       },
       async (req) => {
-        return page((await s.deadLetters.list(req.query)).map(toDeadLetter), req.query.limit);
+        const { rows, truncated } = await s.deadLetters.list(req.query);
+        return page(rows.map(toDeadLetter), req.query.limit, truncated);
       },
     );
 

@@ -69,9 +69,11 @@ export const jobRoutes =
         },
       },
       async (req) => {
+        const { rows, truncated } = await s.jobs.list(req.query);
         return page(
-          (await s.jobs.list(req.query)).map((j) => toJob(j)),
+          rows.map((j) => toJob(j)),
           req.query.limit,
+          truncated,
         );
       },
     );
@@ -118,7 +120,8 @@ export const jobRoutes =
         },
       },
       async (req) => {
-        return page((await s.jobs.executions(req.params.id, req.query)).map(toExecution), req.query.limit);
+        const { rows, truncated } = await s.jobs.executions(req.params.id, req.query);
+        return page(rows.map(toExecution), req.query.limit, truncated);
       },
     );
 

@@ -13,6 +13,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
+import { onUndelivered } from '../delivery.js';
 import { doc } from '../docs.js';
 import { toRunner } from '../serializers.js';
 
@@ -76,6 +77,18 @@ export const runnerRoutes =
         reply.raw.once('close', () => gone.abort());
         const rows = await s.runners.nextJobs(req.params.id, req.query.max, req.query.wait, gone.signal);
         if (rows.length === 0) return reply.status(204).send(null);
+        // Claimed and committed: if the answer does not go out whole (the runner hung up while it was written, or
+        // it failed to serialise), nobody runs these; give them back now rather than when their leases expire
+        // (issue 10, defect 10). An answer written whole but lost later is given back by the heartbeat that does
+        // not list it (heartbeat-runner.ts).
+        onUndelivered(reply, () => {
+          const ids = rows.map((r) => r.id);
+          s.runners.giveBack(req.params.id, ids).then(
+            () => req.log.warn({ executions: ids }, 'claim answer not delivered: executions given back'),
+            (err: unknown) =>
+              req.log.error({ err, executions: ids }, 'giving back an undelivered claim failed'),
+          );
+        });
         return {
           executions: rows.map((r) => ({
             id: r.id,
