@@ -85,8 +85,11 @@ def call(method, path, body=None, timeout=10):
         raise HttpError(err.code, err.read().decode(errors="replace"), err.headers.get("retry-after")) from None
 
 
-def with_retries(what, fn, stop=None):
-    """Retries on 429 (after Retry-After), 5xx and connection errors, with backoff; other errors are raised."""
+def with_retries(what, fn, stop=None, keep_on_refused_key=False):
+    """
+    Retries on 429 (after Retry-After), 5xx and connection errors, with backoff; other errors are raised.
+    keep_on_refused_key: retry 401 and 403 too (for reports: finished work is not dropped while a key is fixed).
+    """
     delay = 0.25
     while True:
         try:
@@ -96,6 +99,9 @@ def with_retries(what, fn, stop=None):
                 wait = float(err.retry_after or 1)
             elif err.status >= 500:
                 wait = delay
+            elif keep_on_refused_key and err.status in (401, 403):
+                wait = delay
+                log("the orchestrator refuses this runner's API key; reports are kept and retried", status=err.status)
             else:
                 raise
             log(f"{what} failed; retrying", status=err.status, in_seconds=wait)
@@ -157,6 +163,7 @@ class Runner:
         self.running = {}  # execution id -> Stop (set to make its handler stop)
         self.progress = {}  # execution id -> latest progress not yet sent
         self.pending_reports = {}  # execution id -> outcome not yet accepted
+        self.refused_reports = {}  # execution id -> outcome refused even alone: kept, still held
         self.started = set()  # execution ids whose work began
         self.signalled = False
         self.stopping = threading.Event()  # no more claims
@@ -181,6 +188,7 @@ class Runner:
             with self.lock:
                 # Everything we hold: running, and finished but not yet reported.
                 held = list(self.running) + [i for i in self.pending_reports if i not in self.running]
+                held += [i for i in self.refused_reports if i not in self.running and i not in self.pending_reports]
                 progress = {str(k): v for k, v in self.progress.items() if k in self.running}
             body = {"running": held}
             if progress:
@@ -301,7 +309,8 @@ class Runner:
             self.send_reports(batch)
         except HttpError as err:
             if err.status in (400, 413):
-                # One report in the batch cannot be stored: send them one by one, replacing a refused one by a failure.
+                # The request is refused (one report in it is invalid, or the batch is too large): send them one by
+                # one, so that one report cannot hold up the others.
                 self.send_one_by_one(batch)
             else:
                 log("report refused", status=err.status, error=str(err))
@@ -319,17 +328,34 @@ class Runner:
                 refused = one
             except RuntimeError:
                 return
-            failure = {"status": "FAILED", "error": f"the orchestrator refused this report: {refused}"[:2000]}
-            try:
-                self.send_reports([(execution_id, failure)])
-            except (HttpError, RuntimeError) as again:
-                log("report dropped", executionId=execution_id, error=str(again))
+            if refused.status == 413 and outcome["status"] == "SUCCEEDED" and "result" in outcome:
+                # Too large to send: report the success by the size of its result; the orchestrator records the
+                # attempt as a permanent failure, RESULT_TOO_LARGE. Never a failure made up here.
+                size = len(json.dumps(outcome["result"]).encode())
+                outcome = {"status": "SUCCEEDED", "resultBytes": size, "startedAt": outcome["startedAt"]}
+                log("result too large to send; reporting its size", executionId=execution_id, resultBytes=size)
                 with self.lock:
-                    self.pending_reports.pop(execution_id, None)
+                    self.pending_reports[execution_id] = outcome
+                try:
+                    self.send_reports([(execution_id, outcome)])
+                    continue
+                except HttpError as again:
+                    if again.status not in (400, 413):
+                        return
+                    refused = again
+                except RuntimeError:
+                    return
+            # Refused even alone: a bug here. Keep it (still held, named as started at deregistration); never
+            # replace it by an outcome the handler did not have.
+            log("report refused even alone; kept", executionId=execution_id, error=str(refused))
+            with self.lock:
+                self.refused_reports[execution_id] = self.pending_reports.pop(execution_id, outcome)
 
     def send_reports(self, batch):
         body = {"runnerId": self.id, "results": [{"executionId": i, "outcome": o} for i, o in batch]}
-        reply = with_retries("report", lambda: call("POST", "/executions/complete", body), self.stopping_hard)
+        reply = with_retries(
+            "report", lambda: call("POST", "/executions/complete", body), self.stopping_hard, keep_on_refused_key=True
+        )
         with self.lock:
             for r in reply["results"]:
                 self.pending_reports.pop(r["executionId"], None)
@@ -358,7 +384,8 @@ class Runner:
         self.heartbeats_stopped.set()
         heartbeats.join()
         with self.lock:
-            started = [i for i in self.started if i in self.pending_reports or i in self.running]
+            unreported = {**self.pending_reports, **self.refused_reports}
+            started = [i for i in self.started if i in unreported or i in self.running]
         try:
             call("DELETE", f"/runners/{self.id}", {"started": started})
         except (HttpError, OSError) as err:

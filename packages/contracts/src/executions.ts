@@ -52,7 +52,21 @@ export const ErrorCode = z
 /** When the handler started, by the runner's clock: gives claim-to-start latency. */
 const startedAt = TimestampInput.optional();
 export const Outcome = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('SUCCEEDED'), result: z.unknown().optional(), startedAt }),
+  z
+    .strictObject({
+      status: z.literal('SUCCEEDED'),
+      result: z.unknown().optional(),
+      /**
+       * Sent instead of `result` when the result is too large to send (a report answered 413 alone): its size as
+       * JSON, in bytes. The orchestrator records the attempt as a permanent failure, `RESULT_TOO_LARGE`.
+       */
+      resultBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      startedAt,
+    })
+    .refine((o) => o.result === undefined || o.resultBytes === undefined, {
+      message: 'send either result or resultBytes, not both',
+      path: ['resultBytes'],
+    }),
   z.strictObject({
     status: z.literal('FAILED'),
     error: z.string().min(1).max(10_000),

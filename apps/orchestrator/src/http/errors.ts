@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, badRequest, type FieldError } from '../errors.js';
+import { findUnstorable } from '../storable-json.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -46,59 +47,14 @@ function fieldErrors(
   });
 }
 
-/**
- * PostgreSQL stores neither NUL characters (text, jsonb) nor unpaired UTF-16 surrogates (jsonb); valid JSON can
- * carry both, and they used to reach SQL and come back as a 500.
- */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
-
-/**
- * Deeper JSON is refused. Nothing in the API needs it, and deeper values would overflow the stack here, in
- * JSON.stringify and in PostgreSQL's jsonb parser: a 100,000-deep array, well under the body limit, was a 500
- * (found by test/bad-input.fuzz.test.ts).
- */
-const MAX_JSON_DEPTH = 100;
-
-/**
- * The first string (value or key) PostgreSQL cannot store, or value nested deeper than MAX_JSON_DEPTH, as the
- * field and what is wrong with it; undefined if none. Depth-first, with a stack of its own rather than recursion.
- */
-function findUnstorable(value: unknown, path: string): FieldError | undefined {
-  const pending: { value: unknown; path: string; key?: string; depth: number }[] = [
-    { value, path, depth: 0 },
-  ];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    if (next.key !== undefined && unstorable(next.key)) return { field: next.path, message: UNSTORABLE };
-    if (typeof next.value === 'string') {
-      if (unstorable(next.value)) return { field: next.path, message: UNSTORABLE };
-      continue;
-    }
-    if (next.value === null || typeof next.value !== 'object') continue;
-    if (next.depth >= MAX_JSON_DEPTH) {
-      return { field: next.path, message: `is nested more than ${MAX_JSON_DEPTH} levels deep` };
-    }
-    const entries = Object.entries(next.value);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, item] = entries[i]!;
-      pending.push({
-        value: item,
-        path: next.path ? `${next.path}.${key}` : key,
-        key,
-        depth: next.depth + 1,
-      });
-    }
-  }
-  return undefined;
-}
-
-const UNSTORABLE = 'contains a character that cannot be stored (NUL or an unpaired surrogate)';
-
 /** Every error leaves as RFC 9457 problem+json; 5xx answers never carry internals (stack, SQL). */
 export function installErrorHandling(app: FastifyInstance) {
   app.addHook('preValidation', async (request) => {
     const found =
-      findUnstorable(request.body, '') ??
+      // A route that takes such strings decides about them itself (a report records an unstorable result).
+      (request.routeOptions.config.unstorableStringsJudgedByRoute
+        ? undefined
+        : findUnstorable(request.body, '')) ??
       findUnstorable(request.query, '') ??
       findUnstorable(request.headers['idempotency-key'], 'idempotency-key');
     if (found !== undefined) throw badRequest(found.field || 'body', found.message);
@@ -139,4 +95,14 @@ export function installErrorHandling(app: FastifyInstance) {
       .type('application/problem+json')
       .send(problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route takes bodies with strings PostgreSQL cannot store (NUL, unpaired surrogates) or JSON deeper than
+     * 100 levels, and decides about them itself, instead of the 400 every other route answers.
+     */
+    unstorableStringsJudgedByRoute?: boolean;
+  }
 }

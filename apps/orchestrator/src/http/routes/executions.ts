@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, notFound } from '../../errors.js';
 import type { Services } from '../../services/index.js';
+import { storableOutcome } from '../../services/storable-outcome.js';
 import { doc } from '../docs.js';
 import { toActiveExecution, toExecution } from '../serializers.js';
 
@@ -43,12 +44,13 @@ export const executionRoutes =
 
     /**
      * One report. Answers the execution as recorded; the holder repeating its report gets the same 200, anyone
-     * else (lease lost, different outcome already recorded) a 409 that changed nothing.
+     * else (lease lost, different outcome already recorded) a 409 that changed nothing. A result that cannot be
+     * stored is recorded as a failure saying why (storableOutcome), not refused: the runner reported the truth.
      */
     app.post(
       '/executions/:id/complete',
       {
-        config: { auth: 'runner', runnerIdIn: 'body' },
+        config: { auth: 'runner', runnerIdIn: 'body', unstorableStringsJudgedByRoute: true },
         schema: {
           ...doc('Executions', 'Report an outcome (fenced, idempotent)', { 200: Execution }),
           params: IdParams,
@@ -57,7 +59,7 @@ export const executionRoutes =
       },
       async (req) => {
         const [result] = await s.completions.complete(req.body.runnerId, [
-          { executionId: req.params.id, outcome: req.body.outcome },
+          { executionId: req.params.id, outcome: storableOutcome(req.body.outcome) },
         ]);
         const row = await s.executions.get(req.params.id);
         if (!row) throw notFound('execution', req.params.id);
@@ -73,18 +75,24 @@ export const executionRoutes =
       },
     );
 
-    /** Many reports at once, as runners send them: a verdict per execution, never a 409 for the batch. */
+    /**
+     * Many reports at once, as runners send them: a verdict per execution, never a 409 for the batch, and never a
+     * 400 for a result that cannot be stored (it is recorded as a failure saying why, as for one report).
+     */
     app.post(
       '/executions/complete',
       {
-        config: { auth: 'runner', runnerIdIn: 'body' },
+        config: { auth: 'runner', runnerIdIn: 'body', unstorableStringsJudgedByRoute: true },
         schema: {
           ...doc('Executions', 'Report many outcomes at once', { 200: CompleteBatchReply }),
           body: CompleteBatchBody,
         },
       },
       async (req) => ({
-        results: await s.completions.complete(req.body.runnerId, req.body.results),
+        results: await s.completions.complete(
+          req.body.runnerId,
+          req.body.results.map((r) => ({ executionId: r.executionId, outcome: storableOutcome(r.outcome) })),
+        ),
       }),
     );
   };
