@@ -48,15 +48,23 @@ export class ScheduleDb {
     return rows[0]!.ms;
   }
 
-  /** A job's occurrences, oldest first. */
+  /**
+   * A job's occurrences, oldest first, one by one: a row standing for a run of skipped occurrences is spread
+   * evenly from its first to its last (the schedules of these tests are even grids: every second).
+   */
   async occurrences(jobId: number): Promise<Occurrence[]> {
     const { rows } = await this.pool.query(
       `SELECT job_id::int AS "jobId", (extract(epoch FROM scheduled_for) * 1000)::float8 AS at, status, reason,
-              execution_id::int AS "executionId", (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt"
+              execution_id::int AS "executionId", (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt",
+              occurrence_count AS n,
+              (extract(epoch FROM coalesce(last_scheduled_for, scheduled_for)) * 1000)::float8 AS "lastAt"
        FROM occurrences WHERE job_id = $1 ORDER BY scheduled_for`,
       [jobId],
     );
-    return rows.map((r) => ({ ...r, at: Math.round(r.at), createdAt: r.createdAt }));
+    return rows.flatMap(({ n, lastAt, ...r }) => {
+      const step = n > 1 ? (lastAt - r.at) / (n - 1) : 0;
+      return Array.from({ length: n }, (_, i) => ({ ...r, at: Math.round(r.at + i * step) }));
+    });
   }
 
   /** A job's executions, in creation order. */

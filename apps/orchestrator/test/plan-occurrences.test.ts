@@ -2,11 +2,12 @@ import { describe, expect, test } from 'vitest';
 import {
   MAX_BACKFILL,
   MISSED_AFTER_MS,
+  PLAN_STEPS,
   type PlanInput,
   type PlannedOccurrence,
   planOccurrences,
 } from '../src/schedules/plan-occurrences.js';
-import type { Schedule } from '../src/schedules/schedule.js';
+import { occurrencesBetween, type Schedule } from '../src/schedules/schedule.js';
 
 /**
  * What the scheduler does with a recurring job's due occurrences, as a pure function of the schedule, the job's
@@ -18,17 +19,32 @@ const at = (iso: string) => new Date(iso);
 const EVERY_SECOND: Schedule = { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' };
 const EVERY_MINUTE: Schedule = { kind: 'cron', expression: '* * * * *', timezone: 'UTC' };
 
+/** One occurrence as the policies decided it (a skipped run is listed occurrence by occurrence). */
+interface Decided {
+  scheduledFor: Date;
+  status: PlannedOccurrence['status'];
+  reason: string | null;
+}
+
+/**
+ * A plan, with `occurrences` listing every occurrence it decided: the policies' semantics are checked per
+ * occurrence, whatever the plan's entries group together (`entries`, where a skipped run is one entry).
+ */
 function plan(p: Partial<PlanInput> & Pick<PlanInput, 'nextRunAt' | 'now'>) {
-  return planOccurrences({
-    schedule: EVERY_SECOND,
-    catchUp: 'fire_once',
-    overlap: 'skip',
-    busy: false,
-    ...p,
+  const input = { schedule: EVERY_SECOND, catchUp: 'fire_once', overlap: 'skip', busy: false, ...p } as const;
+  const r = planOccurrences(input);
+  return { ...r, entries: r.occurrences, occurrences: expand(input.schedule, r.occurrences) };
+}
+function expand(schedule: Schedule, entries: PlannedOccurrence[]): Decided[] {
+  return entries.flatMap((e) => {
+    const ts = occurrencesBetween(schedule, e.scheduledFor, e.lastScheduledFor, e.count + 1);
+    // An entry's count is exactly the occurrences between its first and last.
+    expect(ts.length).toBe(e.count);
+    return ts.map((t) => ({ scheduledFor: t, status: e.status, reason: e.reason }));
   });
 }
-const times = (os: PlannedOccurrence[]) => os.map((o) => o.scheduledFor.toISOString());
-const withStatus = (os: PlannedOccurrence[], status: string) => os.filter((o) => o.status === status);
+const times = (os: Decided[]) => os.map((o) => o.scheduledFor.toISOString());
+const withStatus = (os: Decided[], status: string) => os.filter((o) => o.status === status);
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 describe('on time', () => {
@@ -168,10 +184,10 @@ describe('catch-up after downtime (3 h of an every-minute schedule missed)', () 
     for (const catchUp of ['fire_once', 'fire_all', 'skip'] as const) {
       let nextRunAt: Date | null = schedule.anchor;
       let totalCreated = 0;
-      let last: PlannedOccurrence | undefined;
+      let last: Decided | undefined;
       const seen = new Set<number>();
       for (let round = 0; nextRunAt && nextRunAt <= now; round++) {
-        expect(round, 'the backlog is planned in a bounded number of rounds').toBeLessThan(20);
+        expect(round, 'the backlog is planned in a bounded number of rounds').toBeLessThan(400);
         const r = plan({ schedule, nextRunAt, now, catchUp, overlap: 'allow' });
         for (const o of r.occurrences) seen.add(o.scheduledFor.getTime());
         last = r.occurrences.at(-1);
@@ -185,6 +201,154 @@ describe('catch-up after downtime (3 h of an every-minute schedule missed)', () 
       expect(totalCreated, catchUp).toBe({ fire_once: 1, fire_all: MAX_BACKFILL + 5, skip: 5 }[catchUp]);
       expect(last, catchUp).toMatchObject({ scheduledFor: at('2025-06-02T12:00:00Z'), status: 'CREATED' });
     }
+  });
+});
+
+describe('skipped occurrences are counted, not listed (issue 10, defect 8)', () => {
+  const nextRunAt = at('2025-06-01T09:00:00Z');
+  const now = at('2025-06-01T12:00:30Z');
+
+  test('3 h of an every-minute schedule missed: one entry for the skipped run, whatever the policy', () => {
+    const once = plan({ schedule: EVERY_MINUTE, nextRunAt, now, catchUp: 'fire_once' });
+    expect(once.entries).toEqual([
+      {
+        scheduledFor: at('2025-06-01T09:00:00Z'),
+        lastScheduledFor: at('2025-06-01T11:59:00Z'),
+        count: 180,
+        status: 'SKIPPED',
+        reason: 'missed while the system was down (catch-up: fire_once)',
+      },
+      {
+        scheduledFor: at('2025-06-01T12:00:00Z'),
+        lastScheduledFor: at('2025-06-01T12:00:00Z'),
+        count: 1,
+        status: 'CREATED',
+        reason: null,
+      },
+    ]);
+    const skip = plan({ schedule: EVERY_MINUTE, nextRunAt, now, catchUp: 'skip' });
+    expect(skip.entries).toMatchObject([{ status: 'SKIPPED', count: 181 }]);
+    const all = plan({ schedule: EVERY_MINUTE, nextRunAt, now, catchUp: 'fire_all' });
+    expect(all.entries).toHaveLength(1 + MAX_BACKFILL);
+    expect(all.entries[0]).toMatchObject({ status: 'SKIPPED', count: 181 - MAX_BACKFILL });
+  });
+
+  test('overlap skips in one plan are one entry too, and a catch-up skip and an overlap skip stay apart', () => {
+    const r = plan({
+      nextRunAt: at('2025-06-01T12:00:00Z'),
+      now: at('2025-06-01T12:00:10Z'),
+      catchUp: 'fire_once',
+      overlap: 'skip',
+      busy: true,
+    });
+    expect(r.entries.map((e) => [e.status, e.count, e.reason])).toEqual([
+      ['SKIPPED', 10, 'missed while the system was down (catch-up: fire_once)'],
+      ['SKIPPED', 1, 'the previous occurrence was still running (overlap: skip)'],
+    ]);
+  });
+
+  test('a skipped run goes on from the previous one only when nothing lies between them and the reason is the same', () => {
+    const busy = {
+      nextRunAt: at('2025-06-01T12:00:05Z'),
+      now: at('2025-06-01T12:00:05.010Z'),
+      overlap: 'skip',
+      busy: true,
+    } as const;
+    const reason = 'the previous occurrence was still running (overlap: skip)';
+    // The previous row ends at the occurrence just before: the skipped run goes on.
+    expect(
+      plan({ ...busy, previousSkip: { reason, lastScheduledFor: at('2025-06-01T12:00:04Z') } }),
+    ).toMatchObject({ extendsPrevious: true });
+    // An occurrence (12:00:04) lies between them, e.g. paused then resumed: a new row.
+    expect(
+      plan({ ...busy, previousSkip: { reason, lastScheduledFor: at('2025-06-01T12:00:03Z') } }),
+    ).toMatchObject({ extendsPrevious: false });
+    // Another reason: a new row.
+    expect(
+      plan({ ...busy, previousSkip: { reason: 'job paused', lastScheduledFor: at('2025-06-01T12:00:04Z') } }),
+    ).toMatchObject({ extendsPrevious: false });
+    // This plan runs its first occurrence: nothing to go on with.
+    expect(
+      plan({ ...busy, busy: false, previousSkip: { reason, lastScheduledFor: at('2025-06-01T12:00:04Z') } }),
+    ).toMatchObject({ extendsPrevious: false });
+  });
+});
+
+describe('bounded work per plan (issue 10, defect 8)', () => {
+  // 10,000 occurrences of an every-second cron missed, plus a few only just due.
+  const nextRunAt = at('2025-06-01T09:00:00Z');
+  const now = at('2025-06-01T11:46:43.5Z');
+  const due = 10_004; // 09:00:00 … 11:46:43
+
+  /** Plans like the scheduler, one plan per tick, until next_run_at is after now; each plan's entries expanded. */
+  function slices(catchUp: PlanInput['catchUp'], slice: Pick<PlanInput, 'budget' | 'sliceMs'> = {}) {
+    const decided: Decided[] = [];
+    const steps: number[] = [];
+    let next: Date | null = nextRunAt;
+    let previousSkip: PlanInput['previousSkip'] = null;
+    let rows = 0;
+    while (next && next <= now) {
+      expect(steps.length, 'a bounded number of plans').toBeLessThan(200);
+      const r = plan({ nextRunAt: next, now, catchUp, overlap: 'allow', previousSkip, ...slice });
+      decided.push(...r.occurrences);
+      steps.push(r.steps);
+      // Rows written: a plan whose first entry goes on from the previous skipped run writes one row fewer.
+      rows += r.entries.length - (r.extendsPrevious ? 1 : 0);
+      const last = r.entries.at(-1);
+      previousSkip =
+        last?.status === 'SKIPPED' ? { reason: last.reason, lastScheduledFor: last.lastScheduledFor } : null;
+      expect(r.more).toBe(r.nextRunAt !== null && r.nextRunAt <= now);
+      next = r.nextRunAt;
+    }
+    return { decided, steps, rows, next };
+  }
+
+  test.each(['fire_once', 'fire_all', 'skip'] as const)(
+    '%s: each plan steps through at most PLAN_STEPS missed occurrences; the slices decide what one plan would',
+    (catchUp) => {
+      const sliced = slices(catchUp);
+      expect(sliced.steps.length).toBeGreaterThanOrEqual(Math.ceil((due - 5) / PLAN_STEPS));
+      // The last plan also takes the (at most 6) occurrences that are on time, which are never held back.
+      for (const n of sliced.steps) expect(n).toBeLessThanOrEqual(PLAN_STEPS + 6);
+      const atOnce = plan({ nextRunAt, now, catchUp, overlap: 'allow', budget: Number.MAX_SAFE_INTEGER });
+      expect(atOnce.more).toBe(false);
+      expect(atOnce.steps).toBe(due);
+      expect(sliced.decided).toEqual(atOnce.occurrences);
+      expect(sliced.decided).toHaveLength(due);
+      expect(iso(sliced.next)).toBe('2025-06-01T11:46:44.000Z');
+      // The skipped run is one row across all the plans (plus the occurrences that run).
+      const ran = withStatus(atOnce.occurrences, 'CREATED').length;
+      expect(sliced.rows).toBe(1 + ran);
+      expect(ran).toBe({ fire_once: 1, fire_all: MAX_BACKFILL + 5, skip: 5 }[catchUp]);
+    },
+  );
+
+  test.each(['fire_once', 'fire_all', 'skip'] as const)(
+    '%s: a plan out of time (sliceMs) stops early, still progressing, with the same decisions',
+    (catchUp) => {
+      const sliced = slices(catchUp, { sliceMs: 0 });
+      // It stops at the first check (every 16 steps) past the minimum: 100 more than it holds back.
+      const held = { fire_once: 1, fire_all: MAX_BACKFILL, skip: 0 }[catchUp];
+      expect(Math.max(...sliced.steps.slice(0, -1))).toBeLessThanOrEqual(held + 100 + 16);
+      const atOnce = plan({ nextRunAt, now, catchUp, overlap: 'allow', budget: Number.MAX_SAFE_INTEGER });
+      expect(sliced.decided).toEqual(atOnce.occurrences);
+      expect(sliced.rows).toBe(1 + withStatus(atOnce.occurrences, 'CREATED').length);
+    },
+  );
+
+  test('fire_all runs the newest MAX_BACKFILL missed even when the backlog ends just past a slice', () => {
+    // 10,050 missed: slicing must not skip the 50 of them that are among the newest 100 (planning 10,000 at a
+    // time and skipping each full slice did, and ran only 50).
+    const decided: Decided[] = [];
+    let next: Date | null = new Date(Date.parse('2025-06-01T11:46:38Z') - 10_049_000);
+    while (next && next <= now) {
+      const r = plan({ nextRunAt: next, now, catchUp: 'fire_all', overlap: 'allow' });
+      decided.push(...r.occurrences);
+      next = r.nextRunAt;
+    }
+    const missed = decided.filter((o) => o.scheduledFor.getTime() < now.getTime() - MISSED_AFTER_MS);
+    expect(missed).toHaveLength(10_050);
+    expect(times(withStatus(missed, 'CREATED'))).toEqual(times(missed.slice(-MAX_BACKFILL)));
   });
 });
 
@@ -271,11 +435,20 @@ describe('the next run', () => {
           for (const overlap of ['skip', 'queue', 'allow'] as const) {
             for (const busy of [false, true]) {
               const nextRunAt = new Date(now.getTime() - behind);
-              const r = plan({ schedule, nextRunAt, now, catchUp, overlap, busy });
               const what = JSON.stringify({ schedule, behind, catchUp, overlap, busy });
+              // Planned again while more is due, as the scheduler does (600 s of every second is two plans).
+              const decided: Decided[] = [];
+              let r = plan({ schedule, nextRunAt, now, catchUp, overlap, busy });
+              decided.push(...r.occurrences);
+              for (let round = 0; r.more; round++) {
+                expect(round, what).toBeLessThan(5);
+                expect(r.nextRunAt!.getTime(), what).toBeLessThanOrEqual(now.getTime());
+                r = plan({ schedule, nextRunAt: r.nextRunAt!, now, catchUp, overlap, busy });
+                decided.push(...r.occurrences);
+              }
               expect(r.nextRunAt!.getTime(), what).toBeGreaterThan(now.getTime());
               // Nothing planned is in the future, nothing is planned twice, and the order is by time.
-              const ts = r.occurrences.map((o) => o.scheduledFor.getTime());
+              const ts = decided.map((o) => o.scheduledFor.getTime());
               expect(
                 ts.every((t) => t <= now.getTime() && t >= nextRunAt.getTime()),
                 what,

@@ -58,12 +58,27 @@ interface OccurrenceRow {
   execution_id: number | null;
   created_at: Date;
 }
-async function occurrencesOf(jobId: number): Promise<OccurrenceRow[]> {
-  const { rows } = await sql<OccurrenceRow>`
-    SELECT scheduled_for, status, reason, execution_id::int AS execution_id, created_at
+/** The rows as stored: a run of skipped occurrences is one row, `occurrence_count` of them up to `last_at`. */
+async function occurrenceRowsOf(jobId: number) {
+  const { rows } = await sql<OccurrenceRow & { occurrence_count: number; last_at: Date }>`
+    SELECT scheduled_for, status, reason, execution_id::int AS execution_id, created_at, occurrence_count,
+           coalesce(last_scheduled_for, scheduled_for) AS last_at
     FROM occurrences WHERE job_id = ${jobId} ORDER BY scheduled_for
   `.execute(o.db);
   return rows;
+}
+/**
+ * A job's occurrences one by one: a skipped run spread evenly from its first to its last (the jobs here are on
+ * even grids: intervals, or cron at fixed seconds).
+ */
+async function occurrencesOf(jobId: number): Promise<OccurrenceRow[]> {
+  return (await occurrenceRowsOf(jobId)).flatMap(({ occurrence_count: n, last_at, ...row }) => {
+    const step = n > 1 ? (last_at.getTime() - row.scheduled_for.getTime()) / (n - 1) : 0;
+    return Array.from({ length: n }, (_, i) => ({
+      ...row,
+      scheduled_for: new Date(row.scheduled_for.getTime() + i * step),
+    }));
+  });
 }
 
 interface ExecutionRow {
@@ -741,7 +756,11 @@ describe.concurrent('the scheduler, with a runner', () => {
   }
 
   test('overlap skip: occurrences due while the previous one runs are skipped, with the reason', async () => {
-    const { during, execs, first, firstDone, occ } = await overlapRun('skip');
+    const { during, execs, first, firstDone, occ, job } = await overlapRun('skip');
+    // Skipped one after the other while the same one ran: one row for all of them (issue 10, defect 8).
+    const skippedRows = (await occurrenceRowsOf(job.id)).filter((x) => x.status === 'SKIPPED');
+    expect(skippedRows).toHaveLength(1);
+    expect(skippedRows[0]!.occurrence_count).toBeGreaterThanOrEqual(2);
     const whileBusy = occ.filter((x) => x.scheduled_for.getTime() < firstDone && x.execution_id !== first.id);
     expect(whileBusy.length).toBeGreaterThanOrEqual(2);
     expect(during.length).toBeGreaterThanOrEqual(2);

@@ -158,13 +158,24 @@ export const Job = z.object({
   finishedAt: Timestamp.nullable(),
   /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
-  /** A recurring job's latest occurrence: run (CREATED), SKIPPED or QUEUED, and why. */
+  /**
+   * A recurring job's latest occurrence: run (CREATED), SKIPPED or QUEUED, and why. Consecutive occurrences skipped
+   * for the same reason (a catch-up after downtime, or while an earlier one still runs) are one entry: from
+   * `scheduledFor` to `lastScheduledFor`, `count` of them.
+   */
   lastOccurrence: z
     .object({
       scheduledFor: Timestamp,
       status: z.enum(['CREATED', 'SKIPPED', 'QUEUED']),
       reason: z.string().nullable(),
       executionId: Id.nullable(),
+      // Described in the schema too, so the OpenAPI document says what a count above 1 means.
+      count: z
+        .number()
+        .int()
+        .min(1)
+        .describe('How many occurrences this entry stands for: 1, or more for a run of skipped ones'),
+      lastScheduledFor: Timestamp.describe('The last of them (equal to scheduledFor when count is 1)'),
     })
     .optional(),
   /**

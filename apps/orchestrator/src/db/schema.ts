@@ -38,6 +38,10 @@ export interface OccurrencesTable {
   reason: string | null;
   execution_id: number | null;
   created_at: DefaultedTimestamp;
+  /** How many occurrences the row stands for: more than 1 for a run of skipped ones. */
+  occurrence_count: Generated<number>;
+  /** The last occurrence of a skipped run (null: the row is one occurrence, at scheduled_for). */
+  last_scheduled_for: Timestamp | null;
 }
 
 export interface ExecutionsTable {

@@ -52,6 +52,8 @@ export function toJob(
             status: lastOccurrence.status as 'CREATED' | 'SKIPPED' | 'QUEUED',
             reason: lastOccurrence.reason,
             executionId: lastOccurrence.execution_id,
+            count: lastOccurrence.occurrence_count,
+            lastScheduledFor: iso(lastOccurrence.last_scheduled_for),
           },
         }
       : {}),

@@ -16,6 +16,10 @@ export interface DueRecurringJob {
   catch_up_policy: 'fire_once' | 'fire_all' | 'skip';
   /** An earlier occurrence still pending or running. */
   busy: boolean;
+  /** The job's latest occurrence row, when it is SKIPPED (a skipped run may go on): its key, reason and last. */
+  skipped_from: Date | null;
+  skipped_reason: string | null;
+  skipped_until: Date | null;
   /** The database's now(), the clock occurrences are judged by. */
   now: Date;
 }
@@ -29,8 +33,13 @@ export async function lockDueRecurringJobs(trx: Db, limit: number): Promise<DueR
   const { rows } = await sql<DueRecurringJob>`
     SELECT j.id, j.type, j.priority, j.kind, j.schedule_expression, j.timezone, j.interval_seconds, j.run_at,
            j.next_run_at, j.overlap_policy, j.catch_up_policy, now() AS now,
-           EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status IN ('PENDING', 'RUNNING')) AS busy
+           EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status IN ('PENDING', 'RUNNING')) AS busy,
+           latest.scheduled_for AS skipped_from, latest.reason AS skipped_reason, latest.until AS skipped_until
     FROM jobs j
+    LEFT JOIN LATERAL (
+      SELECT o.scheduled_for, o.reason, coalesce(o.last_scheduled_for, o.scheduled_for) AS until, o.status
+      FROM occurrences o WHERE o.job_id = j.id ORDER BY o.scheduled_for DESC LIMIT 1
+    ) latest ON latest.status = 'SKIPPED'
     WHERE j.kind <> 'once' AND j.next_run_at <= now() AND j.status IN ('SCHEDULED', 'RUNNING')
     ORDER BY j.next_run_at
     LIMIT ${limit}
@@ -41,27 +50,44 @@ export async function lockDueRecurringJobs(trx: Db, limit: number): Promise<DueR
 
 /**
  * Records planned occurrences (each once: ON CONFLICT DO NOTHING on (job_id, scheduled_for)), creates the
- * executions of those that run, and moves the job's next_run_at on. Returns the due times of new executions.
+ * executions of those that run, and moves the job's next_run_at on. A skipped run is one row (first and last
+ * occurrence, and how many); with `extendSkippedAt` (the job's latest row, which the first planned run goes on
+ * from) that row grows instead. Returns the due times of new executions.
  */
 export async function recordOccurrences(
   trx: Db,
   job: Pick<DueRecurringJob, 'id' | 'type' | 'priority'>,
   planned: PlannedOccurrence[],
   nextRunAt: Date | null,
+  extendSkippedAt: Date | null,
 ): Promise<Date[]> {
   let created: Date[] = [];
   if (planned.length > 0) {
-    const { rows } = await sql<{ scheduled_for: Date }>`
-      INSERT INTO occurrences (job_id, scheduled_for, status, reason)
-      SELECT ${job.id}, t, s, r
-      FROM unnest(${planned.map((p) => p.scheduledFor.toISOString())}::timestamptz[],
-                  ${planned.map((p) => p.status)}::text[], ${planned.map((p) => p.reason)}::text[]) AS x(t, s, r)
+    const { rows } = await sql<{ scheduled_for: Date; status: string }>`
+      WITH planned AS (
+        SELECT * FROM unnest(${planned.map((p) => p.scheduledFor.toISOString())}::timestamptz[],
+                             ${planned.map((p) => p.lastScheduledFor.toISOString())}::timestamptz[],
+                             ${planned.map((p) => p.count)}::int[], ${planned.map((p) => p.status)}::text[],
+                             ${planned.map((p) => p.reason)}::text[])
+                      WITH ORDINALITY AS x(first_at, last_at, n, status, reason, ord)
+      ), extended AS (
+        UPDATE occurrences o
+        SET occurrence_count = o.occurrence_count + p.n, last_scheduled_for = p.last_at
+        FROM planned p
+        WHERE p.ord = 1 AND p.status = 'SKIPPED' AND o.job_id = ${job.id}
+          AND o.scheduled_for = ${extendSkippedAt?.toISOString() ?? null}::timestamptz
+          AND o.status = 'SKIPPED' AND o.reason IS NOT DISTINCT FROM p.reason
+          AND coalesce(o.last_scheduled_for, o.scheduled_for) < p.first_at
+        RETURNING p.ord
+      )
+      INSERT INTO occurrences (job_id, scheduled_for, status, reason, occurrence_count, last_scheduled_for)
+      SELECT ${job.id}, p.first_at, p.status, p.reason, p.n, CASE WHEN p.n > 1 THEN p.last_at END
+      FROM planned p
+      WHERE p.ord NOT IN (SELECT ord FROM extended)
       ON CONFLICT (job_id, scheduled_for) DO NOTHING
       RETURNING scheduled_for, status
     `.execute(trx);
-    created = (rows as { scheduled_for: Date; status: string }[])
-      .filter((r) => r.status === 'CREATED')
-      .map((r) => r.scheduled_for);
+    created = rows.filter((r) => r.status === 'CREATED').map((r) => r.scheduled_for);
     if (created.length > 0) await createOccurrenceExecutions(trx, job, created);
   }
   await sql`

@@ -49,12 +49,17 @@ export interface OccurrenceRow {
   reason: string | null;
   execution_id: number | null;
   execution_status: string | null;
+  /** 1, or how many consecutive occurrences a SKIPPED row stands for. */
+  occurrence_count: number;
+  /** The last occurrence the row stands for (scheduled_for unless a skipped run). */
+  last_scheduled_for: Date;
 }
 
-/** A recurring job's latest occurrence and what became of it. */
+/** A recurring job's latest occurrence (or run of skipped ones) and what became of it. */
 export async function lastOccurrenceOf(db: Db, jobId: number): Promise<OccurrenceRow | undefined> {
   const { rows } = await sql<OccurrenceRow>`
-    SELECT o.scheduled_for, o.status, o.reason, o.execution_id, e.status AS execution_status
+    SELECT o.scheduled_for, o.status, o.reason, o.execution_id, e.status AS execution_status, o.occurrence_count,
+           coalesce(o.last_scheduled_for, o.scheduled_for) AS last_scheduled_for
     FROM occurrences o LEFT JOIN executions e ON e.id = o.execution_id
     WHERE o.job_id = ${jobId}
     ORDER BY o.scheduled_for DESC LIMIT 1

@@ -36,26 +36,47 @@ export function isTimeZone(timezone: string): boolean {
   }
 }
 
+/**
+ * The croner reading of a cron schedule. UTC (the default zone) goes by a fixed offset: the same times, and a
+ * step costs about 3 µs instead of the 36 µs croner spends converting through Intl for a named zone (measured
+ * stepping an every-second expression 10,000 times, issue 10 defect 8).
+ */
+function cronOf(s: Extract<Schedule, { kind: 'cron' }>): Cron {
+  return new Cron(
+    s.expression,
+    s.timezone === 'UTC' ? { utcOffset: 0, paused: true } : { timezone: s.timezone, paused: true },
+  );
+}
+
 /** The first occurrence strictly after `after`, or null if there is none. */
 export function nextOccurrence(s: Schedule, after: Date): Date | null {
+  return occurrencesAfter(s, after).next().value ?? null;
+}
+
+/**
+ * Occurrences strictly after `after`, oldest first, for as long as the caller steps. One parsed cron is stepped
+ * along (a new `Cron` per occurrence parsed the expression again each time); an interval is arithmetic.
+ */
+export function* occurrencesAfter(s: Schedule, after: Date): Generator<Date, void, undefined> {
   if (s.kind === 'cron') {
-    return new Cron(s.expression, { timezone: s.timezone, paused: true }).nextRun(after);
+    const cron = cronOf(s);
+    for (let t = cron.nextRun(after); t; t = cron.nextRun(t)) yield t;
+    return;
   }
   const step = s.intervalSeconds * 1000;
   const anchor = s.anchor.getTime();
-  if (after.getTime() < anchor) return new Date(anchor);
-  const k = Math.floor((after.getTime() - anchor) / step) + 1;
-  return new Date(anchor + k * step);
+  let k = after.getTime() < anchor ? 0 : Math.floor((after.getTime() - anchor) / step) + 1;
+  for (;;) yield new Date(anchor + k++ * step);
 }
 
 /** Occurrences in [from, to], oldest first, at most `limit` (the rest are dropped, oldest kept). */
 export function occurrencesBetween(s: Schedule, from: Date, to: Date, limit: number): Date[] {
   const out: Date[] = [];
-  let t: Date | null = new Date(from.getTime() - 1);
-  while (out.length < limit) {
-    t = nextOccurrence(s, t);
-    if (!t || t > to) break;
+  if (limit <= 0) return out;
+  for (const t of occurrencesAfter(s, new Date(from.getTime() - 1))) {
+    if (t > to) break;
     out.push(t);
+    if (out.length >= limit) break;
   }
   return out;
 }
