@@ -316,6 +316,22 @@ describe('what work does to jobs and executions, with time stepped instead of wa
     expect(await jobStatus(job!.id)).toBe('PAUSED');
   });
 
+  test('a recurring occurrence: — → PENDING when the clock reaches it, not before; queued ones start after', async () => {
+    const [job] = await lifecycle.create([
+      newJob('interval', { interval_seconds: 60, run_at: new Date(now.getTime() + 60_000).toISOString() }),
+    ]);
+    const tick = () => lifecycle.materializeDueOccurrences({ jobs: 100, steps: 1000, sliceMs: 50 });
+    advance(59_999);
+    expect((await tick()).created).toEqual([]);
+    advance(1);
+    const { created } = await tick();
+    expect(created.map((d) => d.getTime())).toEqual([now.getTime()]);
+    expect((await executionsOf(job!.id)).map((x) => [x.status, x.scheduled_for.getTime()])).toEqual([
+      ['PENDING', now.getTime()],
+    ]);
+    await lifecycle.cancel(job!.id);
+  });
+
   test('a runner deregistering: started → FAILED (then retried), never started → PENDING', async () => {
     const [a, b] = await lifecycle.create([newJob('once'), newJob('once')]);
     const ea = await claimOf(a!.id);

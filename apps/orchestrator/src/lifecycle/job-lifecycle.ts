@@ -14,6 +14,12 @@ import { deregisterRunner } from '../queue/deregister-runner.js';
 import { heartbeatRunner } from '../queue/heartbeat-runner.js';
 import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
 import { lockJob, setJobStatus } from '../queue/lock-job.js';
+import {
+  jobsWithRunnableQueue,
+  lockDueRecurringJobs,
+  recordOccurrences,
+  startQueuedOccurrence,
+} from '../queue/materialize-occurrences.js';
 import { pauseJobWork, setNextRun, updateSchedule } from '../queue/pause-resume-job.js';
 import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
 import { releaseExecutions } from '../queue/release-executions.js';
@@ -21,6 +27,7 @@ import { lockDeadLetter, markRequeued } from '../queue/requeue-dead-letter.js';
 import { type RetryRow, retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ExecutionRow, FinishedExecutionRow, JobRow } from '../queue/rows.js';
 import { insertExtraOccurrence, insertFreshExecution, movePendingToNow } from '../queue/trigger-job.js';
+import { planOccurrences } from '../schedules/plan-occurrences.js';
 import { planReschedule } from '../schedules/reschedule-plan.js';
 import { nextOccurrence } from '../schedules/schedule.js';
 import { scheduleOf } from '../schedules/schedule-of.js';
@@ -193,6 +200,71 @@ export class JobLifecycle {
   /** Renews the leases a runner lists; gives back what it holds without listing (see heartbeat-runner.ts). */
   heartbeat(runnerId: string, running: number[], leaseMs: number, progress?: Record<string, unknown>) {
     return heartbeatRunner(this.db, runnerId, running, leaseMs, progress, this.at());
+  }
+
+  /**
+   * The scheduler's tick: locks due recurring jobs (SKIP LOCKED, up to `limits.jobs`), plans each one's occurrences
+   * (pure, bounded: see plan-occurrences.ts) and records them with their executions (— → PENDING), in one
+   * transaction. Stops starting new plans past `limits.steps` occurrences; `more` says work was left for the next
+   * tick. Returns the due times of the executions created, and what was not run (skipped or queued) per job.
+   */
+  async materializeDueOccurrences(limits: { jobs: number; steps: number; sliceMs: number }) {
+    const at = this.at();
+    return this.db.transaction().execute(async (trx) => {
+      const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
+      const created: Date[] = [];
+      const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
+      let steps = 0;
+      // A full batch may have more due jobs behind it.
+      let more = jobs.length === limits.jobs;
+      for (const job of jobs) {
+        if (steps >= limits.steps) {
+          // The rest of the batch is left for the next tick (its locks go with this transaction).
+          more = true;
+          break;
+        }
+        const plan = planOccurrences({
+          schedule: scheduleOf(job),
+          nextRunAt: job.next_run_at,
+          now: job.now,
+          catchUp: job.catch_up_policy,
+          overlap: job.overlap_policy,
+          busy: job.busy,
+          previousSkip: job.skipped_until
+            ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
+            : null,
+          sliceMs: limits.sliceMs,
+        });
+        steps += plan.steps;
+        more ||= plan.more;
+        const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
+        created.push(
+          ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt, at)),
+        );
+        const skipped = plan.occurrences.filter((o) => o.status !== 'CREATED');
+        if (skipped.length > 0) {
+          notRun.push({
+            jobId: job.id,
+            skipped: skipped.reduce((n, o) => n + o.count, 0),
+            reason: skipped[0]!.reason,
+          });
+        }
+      }
+      return { created, more, notRun };
+    });
+  }
+
+  /**
+   * Overlap `queue`: an occurrence that waited for its predecessor starts (— → PENDING) once that one is done. One
+   * transaction per job. Returns how many started.
+   */
+  async startQueuedOccurrences(limit: number): Promise<number> {
+    const at = this.at();
+    let started = 0;
+    for (const jobId of await jobsWithRunnableQueue(this.db, limit)) {
+      if (await this.db.transaction().execute((trx) => startQueuedOccurrence(trx, jobId, at))) started++;
+    }
+    return started;
   }
 
   /**

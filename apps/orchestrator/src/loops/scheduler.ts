@@ -1,14 +1,8 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
-import {
-  jobsWithRunnableQueue,
-  lockDueRecurringJobs,
-  msUntilNextOccurrence,
-  recordOccurrences,
-  startQueuedOccurrence,
-} from '../queue/materialize-occurrences.js';
-import { PLAN_SLICE_MS, PLAN_STEPS, planOccurrences } from '../schedules/plan-occurrences.js';
-import { scheduleOf } from '../schedules/schedule-of.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
+import { msUntilNextOccurrence } from '../queue/materialize-occurrences.js';
+import { PLAN_SLICE_MS, PLAN_STEPS } from '../schedules/plan-occurrences.js';
 import type { ReadySignal } from '../services/ready-signal.js';
 import { IntervalLoop } from './interval-loop.js';
 
@@ -35,57 +29,20 @@ const HELD_ELSEWHERE_RETRY_MS = 50;
  * PLAN_SLICE_MS per job; STEPS_PER_TICK in all); when a tick leaves due work behind, the next one follows at
  * once, after a turn of the event loop (a timer of 0 ms), so heartbeats and claims are answered between them.
  */
-export function scheduler(db: Db, signal: ReadySignal, log: Logger) {
+export function scheduler(db: Db, lifecycle: JobLifecycle, signal: ReadySignal, log: Logger) {
   return new IntervalLoop(
     'scheduler',
     SCHEDULER_EVERY_MS,
     async () => {
-      const { created, more } = await db.transaction().execute(async (trx) => {
-        const jobs = await lockDueRecurringJobs(trx, JOBS_PER_TICK);
-        const created: Date[] = [];
-        let steps = 0;
-        // A full batch may have more due jobs behind it.
-        let more = jobs.length === JOBS_PER_TICK;
-        for (const job of jobs) {
-          if (steps >= STEPS_PER_TICK) {
-            // The rest of the batch is left for the next tick (its locks go with this transaction).
-            more = true;
-            break;
-          }
-          const plan = planOccurrences({
-            schedule: scheduleOf(job),
-            nextRunAt: job.next_run_at,
-            now: job.now,
-            catchUp: job.catch_up_policy,
-            overlap: job.overlap_policy,
-            busy: job.busy,
-            previousSkip: job.skipped_until
-              ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
-              : null,
-            sliceMs: PLAN_SLICE_MS,
-          });
-          steps += plan.steps;
-          more ||= plan.more;
-          const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
-          created.push(
-            ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt)),
-          );
-          const notRun = plan.occurrences.filter((o) => o.status !== 'CREATED');
-          if (notRun.length > 0) {
-            log.info(
-              { jobId: job.id, skipped: notRun.reduce((n, o) => n + o.count, 0), reason: notRun[0]!.reason },
-              'occurrences not run now',
-            );
-          }
-        }
-        return { created, more };
+      const { created, more, notRun } = await lifecycle.materializeDueOccurrences({
+        jobs: JOBS_PER_TICK,
+        steps: STEPS_PER_TICK,
+        sliceMs: PLAN_SLICE_MS,
       });
+      for (const n of notRun) log.info(n, 'occurrences not run now');
       signal.announce(created.map((d) => d.getTime()));
       // Overlap `queue`: an occurrence that waited for its predecessor starts once that one is done.
-      for (const jobId of await jobsWithRunnableQueue(db, JOBS_PER_TICK)) {
-        if (await db.transaction().execute((trx) => startQueuedOccurrence(trx, jobId)))
-          signal.announce([Date.now()]);
-      }
+      if ((await lifecycle.startQueuedOccurrences(JOBS_PER_TICK)) > 0) signal.announce([Date.now()]);
       if (more) return 0;
       // Still due after this tick means another replica holds that job (SKIP LOCKED passed it by): it is being
       // planned there. Look again shortly rather than at once, which spun this loop while the other worked.

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PlannedOccurrence } from '../schedules/plan-occurrences.js';
+import { atOrNow } from './timing.js';
 
 export interface DueRecurringJob {
   id: number;
@@ -29,10 +30,15 @@ export interface DueRecurringJob {
  * jobs, and a job is planned by one replica at a time; the occurrences' primary key makes a second planning of
  * the same occurrence (after a crash between steps, say) a no-op.
  */
-export async function lockDueRecurringJobs(trx: Db, limit: number): Promise<DueRecurringJob[]> {
+export async function lockDueRecurringJobs(
+  trx: Db,
+  limit: number,
+  at: Date | null = null,
+): Promise<DueRecurringJob[]> {
+  const now = atOrNow(at);
   const { rows } = await sql<DueRecurringJob>`
     SELECT j.id, j.type, j.priority, j.kind, j.schedule_expression, j.timezone, j.interval_seconds, j.run_at,
-           j.next_run_at, j.overlap_policy, j.catch_up_policy, now() AS now,
+           j.next_run_at, j.overlap_policy, j.catch_up_policy, ${now} AS now,
            EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status IN ('PENDING', 'RUNNING')) AS busy,
            latest.scheduled_for AS skipped_from, latest.reason AS skipped_reason, latest.until AS skipped_until
     FROM jobs j
@@ -40,7 +46,7 @@ export async function lockDueRecurringJobs(trx: Db, limit: number): Promise<DueR
       SELECT o.scheduled_for, o.reason, coalesce(o.last_scheduled_for, o.scheduled_for) AS until, o.status
       FROM occurrences o WHERE o.job_id = j.id ORDER BY o.scheduled_for DESC LIMIT 1
     ) latest ON latest.status = 'SKIPPED'
-    WHERE j.kind <> 'once' AND j.next_run_at <= now() AND j.status IN ('SCHEDULED', 'RUNNING')
+    WHERE j.kind <> 'once' AND j.next_run_at <= ${now} AND j.status IN ('SCHEDULED', 'RUNNING')
     ORDER BY j.next_run_at
     LIMIT ${limit}
     FOR UPDATE OF j SKIP LOCKED
@@ -60,6 +66,7 @@ export async function recordOccurrences(
   planned: PlannedOccurrence[],
   nextRunAt: Date | null,
   extendSkippedAt: Date | null,
+  at: Date | null = null,
 ): Promise<Date[]> {
   let created: Date[] = [];
   if (planned.length > 0) {
@@ -91,7 +98,7 @@ export async function recordOccurrences(
     if (created.length > 0) await createOccurrenceExecutions(trx, job, created);
   }
   await sql`
-    UPDATE jobs SET next_run_at = ${nextRunAt?.toISOString() ?? null}::timestamptz, updated_at = now()
+    UPDATE jobs SET next_run_at = ${nextRunAt?.toISOString() ?? null}::timestamptz, updated_at = ${atOrNow(at)}
     WHERE id = ${job.id}
   `.execute(trx);
   return created;
@@ -130,7 +137,11 @@ export async function jobsWithRunnableQueue(db: Db, limit: number): Promise<numb
  * Starts the oldest queued occurrence of a job, if the job is still idle: under the job's row lock, so only one
  * replica does it. It runs now (its own time has passed while it waited). Returns true when one started.
  */
-export async function startQueuedOccurrence(trx: Db, jobId: number): Promise<boolean> {
+export async function startQueuedOccurrence(
+  trx: Db,
+  jobId: number,
+  at: Date | null = null,
+): Promise<boolean> {
   const { rows } = await sql<{ type: string; priority: number; scheduled_for: Date }>`
     SELECT j.type, j.priority, o.scheduled_for
     FROM jobs j JOIN occurrences o ON o.job_id = j.id AND o.status = 'QUEUED'
@@ -145,7 +156,7 @@ export async function startQueuedOccurrence(trx: Db, jobId: number): Promise<boo
   await sql`
     WITH ex AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
-      VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, now(), nextval('executions_occurrence_seq'))
+      VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, ${atOrNow(at)}, nextval('executions_occurrence_seq'))
       RETURNING id
     )
     UPDATE occurrences SET status = 'CREATED', reason = 'ran after the previous occurrence finished',
