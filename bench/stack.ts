@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import {
   createDatabase,
   dropDatabase,
@@ -11,7 +12,6 @@ import {
 } from '@hourglass/local-postgres';
 import pg from 'pg';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
-import { type ServiceProcess, spawnService, waitForHttp } from '../scripts/lib/processes.js';
 import { childrenOf, parentOf } from './cpu.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { WebhookReceiver } from '../test/helpers/webhook-receiver.js';
+import { WebhookReceiver } from '@hourglass/testkit/webhook-receiver';
 import { ApiClient } from './http.js';
 import { type Stack, sleep } from './stack.js';
 import { type LatencySummary, summarize } from './stats.js';

@@ -26,20 +26,12 @@ const BUILTINS = new Set(builtinModules);
 interface AppBuild {
   app: 'orchestrator' | 'runner';
   entries: Record<string, string>;
-  /** Modules replaced at build time (development-only code the image must not pull in). */
-  stubs?: Record<string, string>;
 }
 
 const APPS: AppBuild[] = [
   {
     app: 'orchestrator',
     entries: { main: 'apps/orchestrator/src/main.ts', migrate: 'apps/orchestrator/src/db/migrate-cli.ts' },
-    stubs: {
-      // migrate-cli imports the embedded development database only when DATABASE_URL is unset; a deployed
-      // migrate has no development database, so that branch becomes a clear error instead.
-      'dev-database.js':
-        "export async function resolveDevDatabase() { throw new Error('DATABASE_URL is required (postgres://user:password@host:5432/db)'); }",
-    },
   },
   { app: 'runner', entries: { main: 'apps/runner/src/main.ts' } },
 ];
@@ -72,20 +64,7 @@ function externals(app: string, dependencies: Set<string>): Plugin {
   };
 }
 
-function stubs(replacements: Record<string, string>): Plugin {
-  return {
-    name: 'stubs',
-    setup(b) {
-      for (const [file, contents] of Object.entries(replacements)) {
-        const filter = new RegExp(`/${file.replace(/\./g, '\\.')}$`);
-        b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'stub' }));
-        b.onLoad({ filter, namespace: 'stub' }, () => ({ contents, loader: 'js' }));
-      }
-    },
-  };
-}
-
-async function buildApp({ app, entries, stubs: replacements }: AppBuild): Promise<void> {
+async function buildApp({ app, entries }: AppBuild): Promise<void> {
   const manifest = JSON.parse(await readFile(path.join(ROOT, 'apps', app, 'package.json'), 'utf8')) as {
     dependencies?: Record<string, string>;
   };
@@ -102,7 +81,7 @@ async function buildApp({ app, entries, stubs: replacements }: AppBuild): Promis
     target: 'node20',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [externals(app, new Set(Object.keys(manifest.dependencies ?? {}))), stubs(replacements ?? {})],
+    plugins: [externals(app, new Set(Object.keys(manifest.dependencies ?? {})))],
   });
   await symlink(path.join('..', '..', 'apps', app, 'node_modules'), path.join(outdir, 'node_modules'), 'dir');
 }

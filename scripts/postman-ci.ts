@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
-import { type ServiceProcess, spawnService, waitForHttp } from './lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COLLECTION = path.join(ROOT, 'postman/hourglass.postman_collection.json');

@@ -10,11 +10,23 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  DEV_DATA_DIR,
+  type DevDatabase,
+  ENTRY,
+  formatLogLine,
+  type LogStyle,
+  namePrefix,
+  paint,
+  portIsFree,
+  resolveDevDatabase,
+  type ServiceKind,
+  type ServiceProcess,
+  StackState,
+  spawnService,
+  useColor,
+} from '@hourglass/devkit';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
-import { DEV_DATA_DIR, type DevDatabase, portIsFree, resolveDevDatabase } from './lib/dev-database.js';
-import { StackState } from './lib/leftovers.js';
-import { formatLogLine, type LogStyle, namePrefix, paint, useColor } from './lib/log-format.js';
-import { ENTRY, type ServiceKind, type ServiceProcess, spawnService } from './lib/processes.js';
 
 /** Set in the supervised copy of this script (see `launch`). */
 const SUPERVISED = 'HOURGLASS_STACK_SUPERVISED';

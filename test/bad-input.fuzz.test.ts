@@ -1,11 +1,11 @@
-import fc from 'fast-check';
-import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from './helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 
 /**
  * Bad input, tried by machine (issue 5): fast-check throws generated malformed requests at every route —

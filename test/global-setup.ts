@@ -11,7 +11,7 @@ import { migrate } from '../apps/orchestrator/src/db/migrate.js';
 
 /**
  * Runs once per `vitest run`: gets a PostgreSQL server, migrates a template database once, and lets
- * every test clone it (test/helpers/database.ts), which is far cheaper than migrating per test.
+ * every test clone it (@hourglass/testkit, packages/testkit/src/database.ts), which is far cheaper than migrating per test.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await provisionTestPostgres();

@@ -1,5 +1,5 @@
+import { Cluster } from '@hourglass/testkit/cluster';
 import { afterEach, expect, test } from 'vitest';
-import { Cluster } from './cluster.js';
 
 /**
  * The local cluster topology (2 orchestrators on one database, 3 runners that know both): kill -9 one

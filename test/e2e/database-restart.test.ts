@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import {
   createDatabase,
   pickFreePort,
@@ -10,7 +11,6 @@ import {
 } from '@hourglass/local-postgres';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { migrate } from '../../apps/orchestrator/src/db/migrate.js';
-import { type ServiceProcess, spawnService, waitForHttp } from '../../scripts/lib/processes.js';
 
 /**
  * PostgreSQL goes away under load and comes back: /readyz says not ready meanwhile, the orchestrator recovers by

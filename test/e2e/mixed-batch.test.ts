@@ -1,6 +1,6 @@
 import type { DeadLetter, Execution } from '@hourglass/contracts';
+import { Cluster, FINAL_EXECUTION } from '@hourglass/testkit/cluster';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { Cluster, FINAL_EXECUTION } from './cluster.js';
 
 /**
  * A real orchestrator process and two real runner processes on loopback run a mixed batch to the expected

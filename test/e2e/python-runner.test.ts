@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Execution, Job, JobType, Runner } from '@hourglass/contracts';
+import { type ServiceProcess, spawnService } from '@hourglass/devkit';
+import { Cluster } from '@hourglass/testkit/cluster';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type ServiceProcess, spawnService } from '../../scripts/lib/processes.js';
-import { Cluster } from './cluster.js';
 
 /**
  * A runner in another language, written from docs/runner-protocol.md alone: examples/python-runner (Python's

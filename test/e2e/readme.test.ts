@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { JobType } from '@hourglass/contracts';
+import { type ServiceProcess, spawnService } from '@hourglass/devkit';
+import { Cluster } from '@hourglass/testkit/cluster';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type ServiceProcess, spawnService } from '../../scripts/lib/processes.js';
-import { Cluster } from './cluster.js';
 
 /**
  * The README as a newcomer follows it: every `api …` line of its shell blocks, in order, with the README's own

@@ -1,6 +1,6 @@
 import type { Execution } from '@hourglass/contracts';
+import { Cluster, FINAL_EXECUTION } from '@hourglass/testkit/cluster';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { Cluster, FINAL_EXECUTION } from './cluster.js';
 
 /**
  * A runner killed with -9 while it holds executions runs no shutdown code at all: its leases run out, the

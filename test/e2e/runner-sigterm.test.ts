@@ -1,6 +1,6 @@
 import type { Execution, Runner } from '@hourglass/contracts';
+import { Cluster, FINAL_EXECUTION } from '@hourglass/testkit/cluster';
 import { afterEach, expect, test } from 'vitest';
-import { Cluster, FINAL_EXECUTION } from './cluster.js';
 
 /**
  * SIGTERM on a busy runner loses nothing: it stops claiming, finishes what it holds within its grace period

@@ -1,7 +1,7 @@
 import type { Job } from '@hourglass/contracts';
+import { Cluster } from '@hourglass/testkit/cluster';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { Cluster } from './cluster.js';
 
 /**
  * Shared steps of the schedule end-to-end tests (schedules-*.test.ts): reading occurrences and executions

@@ -1,7 +1,7 @@
 import type { Timer } from '@hourglass/contracts';
+import { Cluster } from '@hourglass/testkit/cluster';
+import { type Delivery, latenessSummary, WebhookReceiver } from '@hourglass/testkit/webhook-receiver';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { type Delivery, latenessSummary, WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { Cluster } from './cluster.js';
 
 /** Shared steps of the timer end-to-end tests (timers-*.test.ts). */
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { verify as recipeVerifies } from '@hourglass/testkit/signature-recipe';
 import { expect, test } from 'vitest';
-import { verify as recipeVerifies } from '../helpers/signature-recipe.js';
 import {
   checkLateness,
   createTimer,

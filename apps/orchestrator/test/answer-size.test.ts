@@ -1,11 +1,11 @@
 import { connect } from 'node:net';
-import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claim, createJob, eventually, orchestratorPerFile, registerRunner } from './helpers.js';
 
 /**

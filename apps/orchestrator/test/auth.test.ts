@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const ADMIN = 'bootstrap-admin-key-for-tests';
 let o: TestOrchestrator;

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claim, completeBatch, createJobs, registerRunner, rowCounts, succeeded } from './helpers.js';
 
 /**

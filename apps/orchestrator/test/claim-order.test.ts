@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claim, claimOne, createJob, getExecution, ms, registerRunner } from './helpers.js';
 
 /** What a claim hands out, and in which order: priority (higher first), then due time; nothing early. */

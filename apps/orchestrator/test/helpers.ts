@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimedExecution, CompletionVerdict, Execution, Job, Outcome } from '@hourglass/contracts';
-import { sql } from 'kysely';
-import { afterAll, beforeAll, expect } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 /** Shared steps of the orchestrator's integration tests, all through `app.inject` (no socket). */
 

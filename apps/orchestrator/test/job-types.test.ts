@@ -1,11 +1,11 @@
 import type { Execution, Job, JobType } from '@hourglass/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { z } from 'zod';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { z } from 'zod';
 import { claimOne, completeOk, createJob, eventually, failed, registerRunner, rowCounts } from './helpers.js';
 
 /**

@@ -1,10 +1,10 @@
 import type { ClaimedExecution, Execution } from '@hourglass/contracts';
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   claim,
   claimOne,

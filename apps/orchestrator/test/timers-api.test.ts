@@ -1,12 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { isPrivateAddress, refusedLiteral } from '@hourglass/runner/builtin';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createJob, jobExecutions, rowCounts } from './helpers.js';
 
 /**

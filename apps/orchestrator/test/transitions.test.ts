@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { type FreshDatabase, freshDatabase } from '@hourglass/testkit/database';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type FreshDatabase, freshDatabase } from '../../../test/helpers/database.js';
 import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
 import { AppError } from '../src/errors.js';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle.js';

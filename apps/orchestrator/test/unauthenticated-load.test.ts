@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { newApiKey } from '../src/auth/api-key.js';
 import { KeyResolver } from '../src/auth/principal.js';
 

@@ -2,13 +2,13 @@ import type { Server } from 'node:http';
 import { pickFreePort } from '@hourglass/local-postgres';
 import { createRunner, type Runner } from '@hourglass/runner';
 import { builtinHandlers } from '@hourglass/runner/builtin';
-import { pino } from 'pino';
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createRunnerMetrics, metricsHooks, serveMetrics } from '../src/metrics.js';
 
 let o: TestOrchestrator;

@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Execution } from '@hourglass/contracts';
+import { type ServiceProcess, spawnService } from '@hourglass/devkit';
 import { createRunner, type Runner } from '@hourglass/runner';
+import { Cluster } from '@hourglass/testkit/cluster';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ServiceProcess, spawnService } from '../../../scripts/lib/processes.js';
-import { Cluster } from '../../../test/e2e/cluster.js';
 import { createChargeCustomer } from '../src/charge-customer.js';
 import { renderReport } from '../src/render-report.js';
 

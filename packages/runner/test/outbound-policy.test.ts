@@ -1,8 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { createWebhookHandler, isPrivateAddress, refusedLiteral } from '@hourglass/runner/builtin';
+import { WebhookReceiver } from '@hourglass/testkit/webhook-receiver';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { WebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
 import { safeLookup } from '../src/builtin/webhook/outbound-policy.js';
 import { testContext } from './context.js';
 

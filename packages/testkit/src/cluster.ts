@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Execution, Job, Runner } from '@hourglass/contracts';
+import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import { pickFreePort } from '@hourglass/local-postgres';
-import { type ServiceProcess, spawnService, waitForHttp } from '../../scripts/lib/processes.js';
-import { type FreshDatabase, freshDatabase } from '../helpers/database.js';
+import { type FreshDatabase, freshDatabase } from './database.js';
 
 export const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 export const FINAL_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
+const ROOT = path.resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 /** The running stack's pid and its services' pids, so that the next start can clean up after a crash. */
 const STATE_FILE = path.join(ROOT, '.data', 'stack.json');
 

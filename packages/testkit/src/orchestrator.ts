@@ -1,6 +1,5 @@
+import { createOrchestrator, type Orchestrator, OrchestratorEnv } from '@hourglass/orchestrator';
 import { pino } from 'pino';
-import { OrchestratorEnv } from '../../apps/orchestrator/src/config.js';
-import { createOrchestrator, type Orchestrator } from '../../apps/orchestrator/src/orchestrator.js';
 import { type FreshDatabase, freshDatabase } from './database.js';
 
 export interface TestOrchestrator extends Orchestrator {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /**
  * Where `pnpm start` and `pnpm db:migrate` keep the embedded cluster (.gitignore ignores .data/), unless we are
  * root and the postgres user cannot reach it (see devDataDir).

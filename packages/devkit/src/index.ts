@@ -1,0 +1,4 @@
+export * from './dev-database.js';
+export * from './leftovers.js';
+export * from './log-format.js';
+export * from './processes.js';
