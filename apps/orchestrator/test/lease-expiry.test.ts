@@ -21,12 +21,14 @@ import {
 } from './helpers.js';
 
 /**
- * Leases and fencing, with short timings: a 1 s lease, heartbeats every 300 ms (so OFFLINE after 900 ms of
- * silence) and a reaper every 100 ms.
+ * Leases and fencing, with short timings: a 4 s lease, heartbeats every 1 s (so OFFLINE after 3 s of silence) and
+ * a reaper every 100 ms. (A 1 s lease made the holder's lease expire between two steps of a test on a loaded
+ * machine; 4 s leaves a stall of 3 s before a heartbeat comes too late. Lease arithmetic without waiting is in
+ * transitions.test.ts, with a stepped clock.)
  */
 
-const LEASE_MS = 1_000;
-const HEARTBEAT_INTERVAL_MS = 300;
+const LEASE_MS = 4_000;
+const HEARTBEAT_INTERVAL_MS = 1_000;
 
 let o: TestOrchestrator;
 beforeAll(async () => {
@@ -54,10 +56,14 @@ test('an expired lease times the execution out; the retry goes to another runner
   expect(leaseMs).toBe(LEASE_MS);
 
   // The stale runner never heartbeats: the reaper times the attempt out and schedules attempt 2.
-  const timedOut = await eventually('attempt 1 TIMED_OUT', async () => {
-    const e = await getExecution(o, first.id);
-    return e.status === 'TIMED_OUT' ? e : undefined;
-  });
+  const timedOut = await eventually(
+    'attempt 1 TIMED_OUT',
+    async () => {
+      const e = await getExecution(o, first.id);
+      return e.status === 'TIMED_OUT' ? e : undefined;
+    },
+    30_000,
+  );
   expect(timedOut).toMatchObject({ runnerId: stale, leaseExpiresAt: null });
   expect(timedOut.error).toMatch(/lease expired/);
   expect(ms(timedOut.finishedAt)).toBeGreaterThanOrEqual(ms(first.leaseExpiresAt));
@@ -134,7 +140,7 @@ test('heartbeats keep a lease alive past LEASE_MS', async () => {
 
   const started = Date.now();
   let lastLease = ms(e.leaseExpiresAt);
-  while (Date.now() - started < 2_500) {
+  while (Date.now() - started < LEASE_MS + 1_000) {
     await sleep(HEARTBEAT_INTERVAL_MS);
     const hb = await heartbeat(o, runner, [e.id]);
     expect(hb).toMatchObject({ cancel: [], drain: false });
@@ -160,7 +166,7 @@ test('a runner silent for 3 heartbeat intervals becomes OFFLINE, and ONLINE agai
   await eventually(
     'runner OFFLINE',
     async () => ((await statusOf()) === 'OFFLINE' ? true : undefined),
-    5_000,
+    30_000,
     25,
   );
   // Not before its 3 intervals of silence were over (allowing for the heartbeat's own round trip).
