@@ -3,6 +3,7 @@ import { Id, JobTypeName, Timestamp } from './common.js';
 import { Backoff } from './jobs.js';
 
 export const RunnerStatus = z.enum(['ONLINE', 'DRAINING', 'OFFLINE']);
+export type RunnerStatus = z.infer<typeof RunnerStatus>;
 
 /** A payload's JSON Schema (draft 2020-12), as a runner declares it: at most 64 KiB and 32 levels deep. */
 export const PayloadJsonSchema = z.record(z.string(), z.unknown());

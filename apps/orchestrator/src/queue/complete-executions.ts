@@ -1,3 +1,4 @@
+import type { ExecutionStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FinishedExecutionRow } from './rows.js';
@@ -65,7 +66,7 @@ export async function completeExecutions(
 
 export interface PriorOutcomeRow {
   id: number;
-  status: string;
+  status: ExecutionStatus;
   runner_id: string | null;
 }
 

@@ -1,3 +1,4 @@
+import type { RunnerStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { giveBack } from './release-executions.js';
@@ -5,7 +6,7 @@ import { atOrNow } from './timing.js';
 
 export interface HeartbeatResult {
   found: boolean;
-  status: string;
+  status: RunnerStatus;
   leaseExpiresAt: Date;
   /** Executions this runner should abort: cancel requested, no longer held, or held but not listed (released). */
   cancel: number[];
@@ -38,7 +39,7 @@ export async function heartbeatRunner(
 ): Promise<HeartbeatResult> {
   const now = atOrNow(at);
   const { rows } = await sql<{
-    status: string | null;
+    status: RunnerStatus | null;
     lease_expires_at: Date;
     cancel: number[];
     released: number[];

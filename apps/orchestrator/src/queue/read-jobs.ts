@@ -1,3 +1,4 @@
+import type { ExecutionStatus, JobStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { type BoundedPage, boundedPage } from './bounded-page.js';
@@ -18,7 +19,7 @@ export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<
 
 export async function listJobs(
   db: Db,
-  f: { status?: string; type?: string; kind?: string; limit: number; cursor?: number },
+  f: { status?: JobStatus; type?: string; kind?: string; limit: number; cursor?: number },
   maxBytes: number,
 ): Promise<BoundedPage<JobRow>> {
   // Filters absent are NULL parameters; PostgreSQL folds `NULL IS NULL OR …` away when it plans the query.
@@ -45,10 +46,10 @@ export async function lastExecutionOf(db: Db, jobId: number): Promise<ExecutionR
 
 export interface OccurrenceRow {
   scheduled_for: Date;
-  status: string;
+  status: 'CREATED' | 'SKIPPED' | 'QUEUED';
   reason: string | null;
   execution_id: number | null;
-  execution_status: string | null;
+  execution_status: ExecutionStatus | null;
   /** 1, or how many consecutive occurrences a SKIPPED row stands for. */
   occurrence_count: number;
   /** The last occurrence the row stands for (scheduled_for unless a skipped run). */

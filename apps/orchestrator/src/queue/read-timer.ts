@@ -1,10 +1,11 @@
+import type { JobStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 
 export interface TimerRow {
   id: number;
   url: string;
-  status: string;
+  status: JobStatus;
   fire_at: Date;
   time_left: number;
   fired_at: Date | null;

@@ -1,4 +1,4 @@
-import type { ExecutionStatus, JobStatus } from '@hourglass/contracts';
+import type { ExecutionStatus, JobStatus, RunnerStatus } from '@hourglass/contracts';
 
 /** Row shapes the queue's raw SQL returns (snake_case, as stored). */
 
@@ -60,7 +60,7 @@ export interface RunnerRow {
   host: string;
   types: string[];
   capacity: number;
-  status: string;
+  status: RunnerStatus;
   registered_at: Date;
   last_heartbeat_at: Date;
   /** The schema hash this runner declared per type. */

@@ -44,7 +44,7 @@ export class CompletionsService {
       const status = recordedIds.get(executionId);
       if (status && firstReport) return { executionId, verdict: 'recorded', status };
       const p = priorById.get(executionId);
-      const current = (status ?? p?.status ?? null) as ExecutionStatus | null;
+      const current = status ?? p?.status ?? null;
       // The holder repeating the report it already made (a retried HTTP call) gets the same answer.
       const holder = status ? true : p?.runner_id === runnerId;
       const verdict: CompletionVerdict = holder && current === outcome.status ? 'duplicate' : 'conflict';
