@@ -56,8 +56,8 @@ test('a list page ends early once its rows pass LIST_MAX_BYTES; the cursor leads
 
 let served: TestOrchestrator;
 beforeAll(async () => {
-  // A claim answer far larger than loopback socket buffers, so that it is still being written when the runner
-  // hangs up; a lease long enough that only the give-back can explain the executions being PENDING again.
+  // A claim answer far larger than loopback socket buffers (up to 32 MiB received + 4 MiB sent here), so that it is
+  // still being written when the runner hangs up; a lease long enough that only the give-back can explain the executions being PENDING again.
   served = await startTestOrchestrator({
     listen: true,
     env: { CLAIM_MAX_BYTES: String(64 * 1024 * 1024), LEASE_MS: '600000', HEARTBEAT_INTERVAL_MS: '10000' },
@@ -69,7 +69,7 @@ afterAll(async () => {
 
 test('executions whose claim answer was cut off are given back at once, not when their leases expire', async () => {
   const runner = await registerRunner(served, { types: ['cut'], capacity: 100 });
-  for (let i = 0; i < 30; i++) await createJob(served, { type: 'cut', payload: blob(900) });
+  for (let i = 0; i < 60; i++) await createJob(served, { type: 'cut', payload: blob(900) });
   const status = async () =>
     (
       await sql<{ status: string; n: number }>`
@@ -90,14 +90,37 @@ test('executions whose claim answer was cut off are given back at once, not when
   const { port } = new URL(served.url);
   const socket = connect(Number(port), '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.pause(); // read nothing: the ~27 MB answer cannot be written whole
+  socket.pause(); // read nothing: the ~54 MB answer cannot be written whole
   socket.write(
-    `POST /runners/${runner}/next-job?max=30&wait=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n`,
+    `POST /runners/${runner}/next-job?max=60&wait=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n`,
   );
-  await until([{ status: 'RUNNING', n: 30 }]);
+  await until([{ status: 'RUNNING', n: 60 }]);
   socket.destroy();
-  await until([{ status: 'PENDING', n: 30 }]);
+  await until([{ status: 'PENDING', n: 60 }]);
   // And they are claimable again, same attempt.
   const again = await claim(served, runner, { max: 1 });
   expect(again[0]?.attempt).toBe(1);
+});
+
+test('a claim answer read whole by a runner that closes the connection after it (Connection: close) is kept', async () => {
+  const runner = await registerRunner(served, { types: ['closer'], capacity: 10 });
+  const job = await createJob(served, { type: 'closer', payload: blob(10) });
+  const { port } = new URL(served.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (d) => {
+    answer += d.toString();
+  });
+  socket.write(
+    `POST /runners/${runner}/next-job?max=1&wait=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+  );
+  await new Promise((resolve) => socket.once('close', resolve));
+  expect(answer).toMatch(/^HTTP\/1\.1 200/);
+  expect(answer).toContain(`"jobId":${job.id}`);
+  // Give a wrong give-back every chance to happen (it would run right after the answer).
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const { rows } = await sql<{ status: string }>`
+    SELECT status FROM executions WHERE job_id = ${job.id}
+  `.execute(served.db);
+  expect(rows).toEqual([{ status: 'RUNNING' }]);
 });

@@ -1,30 +1,22 @@
 import type { FastifyReply } from 'fastify';
 
-const EMPTY = Buffer.alloc(0);
-
 /**
- * Calls `undelivered` once if the answer of `reply` does not reach the operating system whole: the connection
- * closed before the answer was finished, the answer is an error, or the connection was destroyed while its tail
- * was still queued. The last is what a runner hanging up mid-answer looks like: the response 'finish'es as soon as
- * its bytes are queued, so an empty write after it tells (its callback runs once everything before it was written,
- * or fails with the socket). Under Fastify's inject there is no real socket: a finished 200 counts as delivered.
+ * Calls `undelivered` once if the answer of `reply` was not handed whole to the operating system: the connection
+ * closed before the response finished, the socket broke while its last bytes were still being written (the
+ * runner hung up mid-answer: the response then still emits 'finish', on a destroyed socket), or the answer is an
+ * error (it failed to serialise). Bytes lost after they reached the kernel's socket buffers cannot be told apart
+ * from delivered ones here; the runner's next heartbeat that does not list them gives them back
+ * (heartbeat-runner.ts), or lease expiry does.
  */
 export function onUndelivered(reply: FastifyReply, undelivered: () => void): void {
-  const res = reply.raw;
-  const socket = res.socket;
+  // Taken now: the response lets go of its socket before 'finish'.
+  const socket = reply.raw.socket;
   let finished = false;
-  res.once('finish', () => {
+  reply.raw.once('finish', () => {
     finished = true;
-    if (reply.statusCode !== 200) return undelivered();
-    if (typeof socket?.write !== 'function' || socket.destroyed) {
-      if (socket?.destroyed) undelivered();
-      return;
-    }
-    socket.write(EMPTY, (err) => {
-      if (err) undelivered();
-    });
+    if (reply.statusCode !== 200 || socket?.destroyed) undelivered();
   });
-  res.once('close', () => {
+  reply.raw.once('close', () => {
     if (!finished) undelivered();
   });
 }
