@@ -3,11 +3,14 @@ import { z } from 'zod';
 /** Job, execution, timer and dead-letter ids: positive integers, sent as JSON numbers. */
 export const Id = z.number().int().positive();
 
-/** A path parameter holding an id: digits only, so `/jobs/abc` and `/jobs/1e3` are a 400, not a lookup. */
+/** An id in a path: digits only, so `/jobs/abc` and `/jobs/1e3` are a 400, not a lookup. */
+export const ID_DIGITS = /^[1-9][0-9]{0,15}$/;
+
+/** A path parameter holding an id (documented as an integer in openapi.json). */
 export const IdParams = z.strictObject({
   id: z
     .string()
-    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .regex(ID_DIGITS, 'must be a positive integer')
     .transform(Number)
     .pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
 });
