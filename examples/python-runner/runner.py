@@ -317,16 +317,22 @@ class Runner:
         except RuntimeError:
             pass  # stopping: whatever is left is named in the deregistration
 
+    def send_alone(self, execution_id, outcome):
+        """One report on its own: None once taken, the HttpError of a refusal (400, 413), or "unreachable"."""
+        try:
+            self.send_reports([(execution_id, outcome)])
+            return None
+        except HttpError as refused:
+            return refused if refused.status in (400, 413) else "unreachable"
+        except RuntimeError:
+            return "unreachable"
+
     def send_one_by_one(self, batch):
         for execution_id, outcome in batch:
-            try:
-                self.send_reports([(execution_id, outcome)])
+            refused = self.send_alone(execution_id, outcome)
+            if refused is None:
                 continue
-            except HttpError as one:
-                if one.status not in (400, 413):
-                    return
-                refused = one
-            except RuntimeError:
+            if refused == "unreachable":
                 return
             if refused.status == 413 and outcome["status"] == "SUCCEEDED" and "result" in outcome:
                 # Too large to send: report the success by the size of its result; the orchestrator records the
@@ -336,14 +342,10 @@ class Runner:
                 log("result too large to send; reporting its size", executionId=execution_id, resultBytes=size)
                 with self.lock:
                     self.pending_reports[execution_id] = outcome
-                try:
-                    self.send_reports([(execution_id, outcome)])
+                refused = self.send_alone(execution_id, outcome)
+                if refused is None:
                     continue
-                except HttpError as again:
-                    if again.status not in (400, 413):
-                        return
-                    refused = again
-                except RuntimeError:
+                if refused == "unreachable":
                     return
             # Refused even alone: a bug here. Keep it (still held, named as started at deregistration); never
             # replace it by an outcome the handler did not have.

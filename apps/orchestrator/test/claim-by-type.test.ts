@@ -11,13 +11,13 @@ const o = orchestratorPerFile();
 async function rowsRead(types: string[], max: number): Promise<number> {
   return o.db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('enable_sort', 'off', true)`.execute(trx);
-    const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, FORMAT TEXT) ${claimStatement(
-      '00000000-0000-4000-8000-000000000000',
+    const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, FORMAT TEXT) ${claimStatement({
+      runnerId: '00000000-0000-4000-8000-000000000000',
       types,
       max,
-      30_000,
-      4 * 1024 * 1024,
-    )}`.execute(trx);
+      leaseMs: 30_000,
+      maxBytes: 4 * 1024 * 1024,
+    })}`.execute(trx);
     await sql`ROLLBACK`.execute(trx).catch(() => {});
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     // Every index scan over the claim index: its rows plus those its filter removed, per loop.

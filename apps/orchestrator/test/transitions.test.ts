@@ -99,7 +99,13 @@ const deadLettersOf = async (jobId: number) =>
     .rows;
 
 async function claimAll() {
-  return lifecycle.claim(RUNNER, ['walk'], 100, LEASE_MS, 4 * 1024 * 1024);
+  return lifecycle.claim({
+    runnerId: RUNNER,
+    types: ['walk'],
+    max: 100,
+    leaseMs: LEASE_MS,
+    maxBytes: 4 * 1024 * 1024,
+  });
 }
 /** Claims exactly the next execution of `jobId` (the only due one: each test drains what it leaves due). */
 async function claimOf(jobId: number) {

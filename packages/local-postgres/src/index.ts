@@ -13,5 +13,6 @@ export {
   reachableInstallation,
   shippedInstallation,
 } from './postgres-binaries.js';
+export { isAlive } from './process-alive.js';
 export { type PostgresSource, provisionTestPostgres, type TestPostgres } from './provision.js';
 export { makeTempDataDir, reachableDataDir, SCRATCH_ROOT } from './scratch-root.js';

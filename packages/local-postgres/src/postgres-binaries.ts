@@ -4,6 +4,7 @@ import { chmod, cp, readdir, realpath, rename, rm, stat } from 'node:fs/promises
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ensurePostgresUser, isRoot, whyPostgresCannotReach } from './postgres-user.js';
+import { isAlive } from './process-alive.js';
 import { ensureScratchRoot } from './scratch-root.js';
 
 /**
@@ -83,15 +84,6 @@ async function removeAbandonedCopies(dir: string): Promise<void> {
     const pid = Number.parseInt(name.slice(prefix.length), 10);
     if (!name.startsWith(prefix) || !Number.isInteger(pid) || isAlive(pid)) continue;
     await rm(path.join(path.dirname(dir), name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { readFile, readlink, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { isAlive } from './process-alive.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -79,28 +79,4 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
     await sleep(25);
   }
   return !isAlive(pid);
-}
-
-/**
- * signal 0 probes for existence. An orphan that exits is reaped by whoever adopted it; where PID 1
- * does not reap (some containers) it lingers as a zombie, which counts as gone for our purposes.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false; // no /proc: assume a live process
-  }
-  // "pid (comm) state ...": comm may contain spaces and parentheses, so look after the last ')'.
-  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
 }

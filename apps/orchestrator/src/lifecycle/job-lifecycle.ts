@@ -2,7 +2,7 @@ import type { PatchJobBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors.js';
 import { cancelJobWork } from '../queue/cancel-job.js';
-import { type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
+import { type Claim, type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
 import {
   type CompletionInput,
   completeExecutions,
@@ -134,14 +134,8 @@ export class JobLifecycle {
   }
 
   /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */
-  claim(
-    runnerId: string,
-    types: readonly string[],
-    max: number,
-    leaseMs: number,
-    maxBytes: number,
-  ): Promise<ClaimedRow[]> {
-    return claimExecutions(this.db, runnerId, types, max, leaseMs, maxBytes, this.at());
+  claim(claim: Claim): Promise<ClaimedRow[]> {
+    return claimExecutions(this.db, claim, this.at());
   }
 
   /** Gives back executions claimed for a runner that never received them (RUNNING → PENDING, or CANCELLED). */

@@ -2,6 +2,15 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { atOrNow } from './timing.js';
 
+/** What a claim asks for: up to `max` executions of `types`, their payloads at most `maxBytes`, leased for `leaseMs`. */
+export interface Claim {
+  runnerId: string;
+  types: readonly string[];
+  max: number;
+  leaseMs: number;
+  maxBytes: number;
+}
+
 export interface ClaimedRow {
   id: number;
   job_id: number;
@@ -36,15 +45,7 @@ export interface ClaimedRow {
  * - the UPDATEs and the final join find their rows by primary key (`id = ANY(ARRAY(...))`); joined `FROM
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
-export async function claimExecutions(
-  db: Db,
-  runnerId: string,
-  types: readonly string[],
-  max: number,
-  leaseMs: number,
-  maxBytes: number,
-  at: Date | null = null,
-): Promise<ClaimedRow[]> {
+export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
   return db.transaction().execute(async (trx) => {
     // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
     // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
@@ -52,7 +53,7 @@ export async function claimExecutions(
     await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
       trx,
     );
-    const { rows } = await claimStatement(runnerId, types, max, leaseMs, maxBytes, at).execute(trx);
+    const { rows } = await claimStatement(claim, at).execute(trx);
     return rows;
   });
 }
@@ -63,14 +64,7 @@ export async function claimExecutions(
  * first `max` over all types: a claim never walks another type's backlog (issue 10, defect 6). Rows of a type
  * locked but not kept stay locked only until this statement's transaction ends.
  */
-export function claimStatement(
-  runnerId: string,
-  types: readonly string[],
-  max: number,
-  leaseMs: number,
-  maxBytes: number,
-  at: Date | null = null,
-) {
+export function claimStatement({ runnerId, types, max, leaseMs, maxBytes }: Claim, at: Date | null = null) {
   const now = atOrNow(at);
   return sql<ClaimedRow>`
     WITH picked AS (

@@ -69,7 +69,13 @@ export class ClaimDispatcher {
   }
 
   private async claimFor(req: ClaimRequest): Promise<ClaimedRow[]> {
-    const rows = await this.lifecycle.claim(req.runnerId, req.types, req.max, this.leaseMs, this.maxBytes);
+    const rows = await this.lifecycle.claim({
+      runnerId: req.runnerId,
+      types: req.types,
+      max: req.max,
+      leaseMs: this.leaseMs,
+      maxBytes: this.maxBytes,
+    });
     if (rows.length > 0 && req.signal.aborted) {
       await this.lifecycle.release(
         req.runnerId,
