@@ -250,9 +250,14 @@ const badEnumText = (values: string[]) =>
     fc.constant(''),
   );
 const badEnum = (values: string[]) => fc.oneof(notString, badEnumText(values));
-const badTimestamp = fc.oneof(
+/** Not a timestamp at all. */
+const malformedTimestamp = fc.oneof(
   notString,
   fc.constantFrom('tomorrow', '2031-02-30T00:00:00Z', '2030-13-01T00:00:00Z', '2030-01-01', '1700000000', ''),
+);
+/** Malformed, or a due time in the past. */
+const badTimestamp = fc.oneof(
+  malformedTimestamp,
   fc.constantFrom('2001-01-01T00:00:00Z', '1970-01-01T00:00:00.000Z'), // valid, but in the past
 );
 const badUuid = fc.oneof(
@@ -567,6 +572,15 @@ const HEARTBEAT: Shape = {
     ),
   },
 };
+const PURGE: Shape = {
+  finishedBefore: { valid: JOB.runAt!.valid, invalid: malformedTimestamp, required: true },
+  status: {
+    valid: fc.constantFrom('SUCCEEDED', 'FAILED', 'CANCELLED'),
+    invalid: fc.oneof(badString(1, 20), fc.constantFrom('RUNNING', 'succeeded')),
+  },
+  type: { ...JOB.type!, required: false },
+};
+
 const DEREGISTER: Shape = {
   started: { ...HEARTBEAT.running!, required: true },
 };
@@ -1024,6 +1038,28 @@ const ROUTES: Route[] = [
         ),
       ),
     someInput: () => fc.constant({ url: `/jobs/${fx.scheduledJobId}/executions`, headers: {} }),
+  },
+  {
+    method: 'DELETE',
+    path: '/jobs/:id',
+    auth: 'client',
+    runs: 50,
+    // The real job is waiting: deleting it is refused (409), so nothing is written either way.
+    bad: idRoute('DELETE', (id) => `/jobs/${id}`, { realId: () => String(fx.scheduledJobId) }),
+    someInput: () => fc.constant({ url: `/jobs/${fx.scheduledJobId}`, headers: {} }),
+  },
+  {
+    method: 'POST',
+    path: '/jobs/purge',
+    auth: 'admin',
+    runs: 100,
+    bad: () => badBody(PURGE).map((b) => withJson('POST', '/jobs/purge', b)),
+    someInput: () =>
+      fc.constant({
+        url: '/jobs/purge',
+        headers: {},
+        payload: JSON.stringify({ finishedBefore: '2000-01-01T00:00:00Z' }),
+      }),
   },
   ...(['trigger', 'cancel', 'pause', 'resume'] as const).map(
     (action): Route => ({

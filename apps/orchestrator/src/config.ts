@@ -1,6 +1,8 @@
 import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
+const DAY = 86_400;
+
 export const OrchestratorEnv = z
   .object({
     DATABASE_URL: z
@@ -43,6 +45,17 @@ export const OrchestratorEnv = z
     /** Waiting claims re-check this often even without a notification (covers a LISTEN reconnect). */
     WAKE_SAFETY_NET_MS: PositiveInt(1_000),
     DB_POOL_SIZE: PositiveInt(20),
+    /** Retention (seconds after a job finished): then the job and its history are deleted by the cleaner. */
+    RETENTION_SUCCEEDED_SECONDS: PositiveInt(7 * DAY),
+    RETENTION_CANCELLED_SECONDS: PositiveInt(7 * DAY),
+    RETENTION_FAILED_SECONDS: PositiveInt(30 * DAY),
+    /** A dead letter not requeued (and its job) is kept this long; 0 keeps it until it is requeued or deleted. */
+    RETENTION_DEAD_LETTERS_SECONDS: z.coerce.number().int().min(0).default(0),
+    RETENTION_SKIPPED_OCCURRENCES_SECONDS: PositiveInt(7 * DAY),
+    RETENTION_OFFLINE_RUNNERS_SECONDS: PositiveInt(DAY),
+    /** How often the cleaner runs, and the most rows one of its statements deletes. */
+    CLEANER_INTERVAL_MS: PositiveInt(60_000),
+    CLEANER_BATCH: PositiveInt(1_000),
     /** Apply pending migrations at start (on by default; several replicas starting at once is safe). */
     MIGRATE_ON_START: z
       .enum(['true', 'false'])
@@ -58,4 +71,16 @@ export type OrchestratorConfig = z.output<typeof OrchestratorEnv>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
   return parseEnv(OrchestratorEnv, env, 'orchestrator');
+}
+
+/** The retention settings, as the cleaner takes them. */
+export function retentionOf(config: OrchestratorConfig) {
+  return {
+    succeeded: config.RETENTION_SUCCEEDED_SECONDS,
+    cancelled: config.RETENTION_CANCELLED_SECONDS,
+    failed: config.RETENTION_FAILED_SECONDS,
+    deadLetters: config.RETENTION_DEAD_LETTERS_SECONDS === 0 ? null : config.RETENTION_DEAD_LETTERS_SECONDS,
+    skippedOccurrences: config.RETENTION_SKIPPED_OCCURRENCES_SECONDS,
+    offlineRunners: config.RETENTION_OFFLINE_RUNNERS_SECONDS,
+  };
 }

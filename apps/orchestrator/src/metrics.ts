@@ -40,6 +40,12 @@ export function createMetrics(db: Db, opts: { dbRefreshMs: number } = { dbRefres
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    retentionDeleted: new Counter({
+      name: 'hourglass_retention_deleted_total',
+      help: 'Rows the cleaner deleted because their retention ran out, by kind (jobs, executions, occurrences, runners)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     leaseExpiries: new Counter({
       name: 'hourglass_lease_expiries_total',
       help: 'Executions timed out because their lease expired',

@@ -1,9 +1,10 @@
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import type { OrchestratorConfig } from './config.js';
+import { type OrchestratorConfig, retentionOf } from './config.js';
 import { createDatabase } from './db/database.js';
 import { JobLifecycle } from './lifecycle/job-lifecycle.js';
+import { cleaner } from './loops/cleaner.js';
 import { leaseReaper } from './loops/lease-reaper.js';
 import { promoter } from './loops/promoter.js';
 import { runnerLiveness } from './loops/runner-liveness.js';
@@ -75,6 +76,13 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     scheduler(db, lifecycle, signal, log),
     leaseReaper(lifecycle, signal, config.REAPER_INTERVAL_MS, log, metrics),
     runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
+    cleaner(
+      lifecycle,
+      retentionOf(config),
+      { everyMs: config.CLEANER_INTERVAL_MS, batch: config.CLEANER_BATCH },
+      log,
+      metrics,
+    ),
   ];
   const clockSync = setInterval(() => void clock.sync().catch(() => {}), 60_000);
   clockSync.unref();

@@ -81,13 +81,17 @@ function newJob(kind: JobKind, fields: Partial<NewJob> = {}): NewJob {
     interval_seconds: kind === 'once' ? null : 3600,
     overlap_policy: 'allow',
     catch_up_policy: 'fire_once',
+    retention_seconds: null,
+    keep_forever: false,
     ...(kind === 'once' ? {} : { run_at: new Date(now.getTime() + 3_600_000).toISOString() }),
     ...fields,
   };
 }
 
-const jobStatus = async (id: number) =>
-  (await sql<{ status: JobStatus }>`SELECT status FROM jobs WHERE id = ${id}`.execute(db)).rows[0]!.status;
+/** The job's status, or `deleted` when the row is gone. */
+const jobStatus = async (id: number): Promise<JobStatus | 'deleted'> =>
+  (await sql<{ status: JobStatus }>`SELECT status FROM jobs WHERE id = ${id}`.execute(db)).rows[0]?.status ??
+  'deleted';
 const executionsOf = async (jobId: number) =>
   (
     await sql<{ id: number; status: string; attempt: number; scheduled_for: Date; finished_at: Date | null }>`
@@ -186,11 +190,13 @@ const run = (command: JobCommand, id: number, deadLetterId: number | undefined) 
       return lifecycle.trigger(id);
     case 'requeue':
       return lifecycle.requeue(deadLetterId!);
+    case 'delete':
+      return lifecycle.delete(id);
   }
 };
 
 const KINDS: JobKind[] = ['once', 'interval'];
-const COMMANDS: JobCommand[] = ['cancel', 'pause', 'resume', 'reschedule', 'trigger', 'requeue'];
+const COMMANDS: JobCommand[] = ['cancel', 'pause', 'resume', 'reschedule', 'trigger', 'requeue', 'delete'];
 
 describe('the transition table', () => {
   test('answers every command for every kind and status with exactly one rule or refusal', () => {

@@ -51,6 +51,20 @@ const TIMING_FIELDS = ['runAt', 'delayMs', 'scheduleExpression', 'intervalSecond
  * Body of `POST /jobs`. When to run is one of: nothing (now), `runAt` or `delayMs` (one-shot later),
  * `scheduleExpression` (cron, 5 or 6 fields, in `timezone`) or `intervalSeconds` (from `startAt`, default now).
  */
+/**
+ * How long a job is kept once it finished: seconds (up to 10 years), or `"forever"`. Default: its final status's
+ * retention (RETENTION_SUCCEEDED_SECONDS and the like). A recurring job's old executions and occurrences age out by
+ * the same rule; its definition stays until it is cancelled and deleted.
+ */
+export const Retention = z.union([
+  z.literal('forever'),
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(3650 * 86_400),
+]);
+
 export const CreateJobBody = z
   .strictObject({
     type: JobTypeName,
@@ -71,6 +85,7 @@ export const CreateJobBody = z
     /** First occurrence of an interval job (default: now). */
     startAt: TimestampInput.optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
+    retention: Retention.optional(),
   })
   .superRefine((b, ctx) => {
     const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
@@ -156,6 +171,8 @@ export const Job = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  /** The job's own retention (seconds or `"forever"`), or null for its status's default. */
+  retention: Retention.nullable(),
   /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
   /**
@@ -213,3 +230,18 @@ export const PatchJobBody = z
     path: ['intervalSeconds'],
   });
 export type PatchJobBody = z.infer<typeof PatchJobBody>;
+
+/** `POST /jobs/purge`: finished jobs to delete with their history (admin). */
+export const PurgeJobsBody = z.strictObject({
+  /** Jobs that finished before this time. */
+  finishedBefore: TimestampInput,
+  status: z.enum(['SUCCEEDED', 'FAILED', 'CANCELLED']).optional(),
+  type: JobTypeName.optional(),
+});
+export type PurgeJobsBody = z.infer<typeof PurgeJobsBody>;
+
+export const PurgeJobsReply = z.object({
+  deleted: z.number().int(),
+  /** The purge stopped after its time budget (10 s); call again for the rest. */
+  more: z.boolean(),
+});

@@ -27,6 +27,8 @@ export interface JobsTable {
   timezone: string | null;
   interval_seconds: number | null;
   next_run_at: Timestamp | null;
+  retention_seconds: number | null;
+  keep_forever: Generated<boolean>;
   overlap_policy: Generated<string>;
   catch_up_policy: Generated<string>;
 }

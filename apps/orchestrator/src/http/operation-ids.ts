@@ -9,6 +9,8 @@ export const OPERATION_IDS: Record<string, string> = {
   'GET /jobs': 'listJobs',
   'GET /jobs/:id': 'getJob',
   'PATCH /jobs/:id': 'updateJob',
+  'DELETE /jobs/:id': 'deleteJob',
+  'POST /jobs/purge': 'purgeJobs',
   'GET /jobs/:id/executions': 'listJobExecutions',
   'POST /jobs/:id/trigger': 'triggerJob',
   'POST /jobs/:id/cancel': 'cancelJob',

@@ -45,6 +45,7 @@ export function toJob(
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     finishedAt: isoOrNull(row.finished_at),
+    retention: row.keep_forever ? 'forever' : row.retention_seconds,
     ...(lastOccurrence
       ? {
           lastOccurrence: {

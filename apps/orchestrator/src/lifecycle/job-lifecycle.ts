@@ -4,6 +4,16 @@ import { AppError, notFound } from '../errors.js';
 import { cancelJobWork } from '../queue/cancel-job.js';
 import { type Claim, type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
 import {
+  deleteExpiredJobs,
+  deleteExpiredOccurrences,
+  deleteExpiredRecurringExecutions,
+  deleteJobRow,
+  deleteOfflineRunners,
+  type PurgeFilter,
+  purgeJobs,
+  type Retention,
+} from '../queue/clean-history.js';
+import {
   type CompletionInput,
   completeExecutions,
   type PriorOutcomeRow,
@@ -32,6 +42,16 @@ import { planReschedule } from '../schedules/reschedule-plan.js';
 import { nextOccurrence } from '../schedules/schedule.js';
 import { scheduleOf } from '../schedules/schedule-of.js';
 import { type CommandRule, decide, type JobCommand, refusalError, statusAfter } from './transitions.js';
+
+/** What retention deletes, one statement each (queue/clean-history.ts). */
+const CLEANERS = {
+  jobs: deleteExpiredJobs,
+  executions: deleteExpiredRecurringExecutions,
+  occurrences: deleteExpiredOccurrences,
+  runners: deleteOfflineRunners,
+};
+export type CleanTarget = keyof typeof CLEANERS;
+export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];
 
 /**
  * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
@@ -128,9 +148,54 @@ export class JobLifecycle {
       }
       const execution = await insertFreshExecution(trx, job, at);
       await markRequeued(trx, deadLetterId, execution.id, at);
-      if (decision.rule.to !== 'unchanged') await setJobStatus(trx, job.id, decision.rule.to, 'clear', at);
+      if (decision.rule.to !== 'unchanged') {
+        await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
+      }
       return execution;
     });
+  }
+
+  /**
+   * Deletes a finished job and its whole history. Refused while an execution is still open (a cancelled job's
+   * running execution ends once its runner aborts it).
+   */
+  delete(jobId: number): Promise<void> {
+    return this.command(jobId, 'delete', async (trx, { job, open }) => {
+      if (open) {
+        throw new AppError(
+          'JOB_STATE',
+          `job ${jobId} is ${job.status} but an execution is still open; it can be deleted once that ends`,
+        );
+      }
+      await deleteJobRow(trx, jobId);
+    });
+  }
+
+  /**
+   * An operator's bulk delete of finished jobs (see purgeJobs), in batches until none match or `budgetMs` is spent;
+   * `more` says some may be left.
+   */
+  async purge(
+    filter: PurgeFilter,
+    batch = 1_000,
+    budgetMs = 10_000,
+  ): Promise<{ deleted: number; more: boolean }> {
+    const until = Date.now() + budgetMs;
+    let deleted = 0;
+    for (;;) {
+      const n = await purgeJobs(this.db, filter, batch);
+      deleted += n;
+      if (n < batch) return { deleted, more: false };
+      if (Date.now() >= until) return { deleted, more: true };
+    }
+  }
+
+  /**
+   * One round of retention for one kind of row (the cleaner loop calls each in turn): at most `batch` rows, oldest
+   * first. Returns how many it deleted.
+   */
+  cleanExpired(what: CleanTarget, retention: Retention, batch: number): Promise<number> {
+    return CLEANERS[what](this.db, retention, batch, this.at());
   }
 
   /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */

@@ -11,15 +11,18 @@ export type JobKind = 'once' | 'cron' | 'interval';
  * outcomes of work (claims, reports, lease expiry, retries) are set-based statements; their rows are in
  * OUTCOME_TRANSITIONS below, and the same test walks each of them.
  */
-export type JobCommand = 'cancel' | 'pause' | 'resume' | 'reschedule' | 'trigger' | 'requeue';
+export type JobCommand = 'cancel' | 'pause' | 'resume' | 'reschedule' | 'trigger' | 'requeue' | 'delete';
 
 export interface CommandRule {
   command: JobCommand;
   /** Which jobs the row is about: one-shot, recurring (cron or interval), or both. */
   kinds: 'once' | 'recurring' | 'any';
   from: readonly JobStatus[];
-  /** The job's status afterwards; `unchanged` keeps it (the command changes executions or the schedule only). */
-  to: JobStatus | 'unchanged';
+  /**
+   * The job's status afterwards; `unchanged` keeps it (the command changes executions or the schedule only);
+   * `deleted`: the job and its history are gone.
+   */
+  to: JobStatus | 'unchanged' | 'deleted';
   /** What happens to executions and occurrences, in words (printed in the docs). */
   effect: string;
 }
@@ -109,6 +112,21 @@ export const COMMAND_RULES: readonly CommandRule[] = [
     to: 'unchanged',
     effect: 'the dead-lettered occurrence runs again at attempt 1, due now',
   },
+  {
+    command: 'delete',
+    kinds: 'once',
+    from: ['SUCCEEDED', 'FAILED', 'CANCELLED'],
+    to: 'deleted',
+    effect:
+      'the job, its executions, occurrences and dead letters are deleted (refused while an execution is open)',
+  },
+  {
+    command: 'delete',
+    kinds: 'recurring',
+    from: ['CANCELLED'],
+    to: 'deleted',
+    effect: 'the definition and its whole history are deleted (refused while an execution is open)',
+  },
 ];
 
 export const REFUSALS: readonly Refusal[] = [
@@ -176,12 +194,19 @@ export const REFUSALS: readonly Refusal[] = [
     reason: 'only a waiting or finished job can be triggered',
   },
   {
-    command: ['pause', 'resume', 'reschedule', 'trigger'],
+    command: ['pause', 'resume', 'reschedule', 'trigger', 'delete'],
     kinds: 'recurring',
     from: ['SUCCEEDED', 'FAILED'],
     code: 'JOB_STATE',
     reason:
       'a recurring job never ends SUCCEEDED or FAILED (an exhausted occurrence is a dead letter); not reachable',
+  },
+  {
+    command: 'delete',
+    kinds: 'any',
+    from: ['SCHEDULED', 'RUNNING', 'PAUSED'],
+    code: 'JOB_STATE',
+    reason: 'only a finished job can be deleted; cancel it first',
   },
   {
     command: 'requeue',
@@ -235,8 +260,10 @@ export function decide(command: JobCommand, job: { status: JobStatus; kind: JobK
 }
 
 /** The status a rule leaves the job in. */
-export const statusAfter = (rule: CommandRule, current: JobStatus): JobStatus =>
-  rule.to === 'unchanged' ? current : rule.to;
+export const statusAfter = (rule: CommandRule, current: JobStatus): JobStatus => {
+  if (rule.to === 'deleted') throw new Error(`${rule.command} deletes the job; it has no status after`);
+  return rule.to === 'unchanged' ? current : rule.to;
+};
 
 /** The error a refused command answers with, naming the job and its state. */
 export const refusalError = (refusal: Refusal, what: string, status: JobStatus) =>
@@ -318,7 +345,7 @@ export const OUTCOME_TRANSITIONS: readonly OutcomeRule[] = [
 
 /** The tables above as Markdown, as docs/lifecycle.md prints them. */
 export function renderTransitionTables(): string {
-  const status = (s: JobStatus | 'unchanged') => (s === 'unchanged' ? 'unchanged' : `\`${s}\``);
+  const status = (s: CommandRule['to']) => (s === 'unchanged' || s === 'deleted' ? s : `\`${s}\``);
   const kinds = (k: CommandRule['kinds']) => (k === 'any' ? 'any' : k === 'once' ? 'one-shot' : 'recurring');
   const lines = [
     '| command | jobs | from | to | effect |',

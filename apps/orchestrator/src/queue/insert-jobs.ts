@@ -23,6 +23,8 @@ export interface NewJob {
   interval_seconds: number | null;
   overlap_policy: string;
   catch_up_policy: string;
+  retention_seconds: number | null;
+  keep_forever: boolean;
 }
 
 /**
@@ -37,18 +39,21 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
         type text, payload jsonb, priority int, max_attempts int, backoff_initial_ms int,
         backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
         run_at timestamptz, delay_ms bigint, idempotency_key text, kind text, schedule_expression text,
-        timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, ord int)
+        timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, retention_seconds bigint,
+        keep_forever boolean, ord int)
     ),
     new_jobs AS (
       INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
                         backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key, kind,
-                        schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at)
+                        schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at,
+                        retention_seconds, keep_forever)
       SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
              coalesce(run_at, ${now} + delay_ms * interval '1 millisecond'), idempotency_key, kind,
              schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
              -- A recurring job's first occurrence is created by the scheduler when due, like every later one.
-             CASE WHEN kind <> 'once' THEN coalesce(run_at, ${now} + delay_ms * interval '1 millisecond') END
+             CASE WHEN kind <> 'once' THEN coalesce(run_at, ${now} + delay_ms * interval '1 millisecond') END,
+             retention_seconds, keep_forever
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING *

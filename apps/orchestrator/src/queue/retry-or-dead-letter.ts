@@ -46,8 +46,8 @@ export async function retryOrDeadLetter(
     ),
 
     dead AS (
-      INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error)
-      SELECT job_id, id, job_type, attempt, error FROM failed WHERE attempt >= max_attempts
+      INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error, created_at)
+      SELECT job_id, id, job_type, attempt, error, ${now} FROM failed WHERE attempt >= max_attempts
       RETURNING job_id
     ),
     -- One UPDATE per job (two CTEs updating one row would apply only one of them): a one-shot job out of

@@ -26,6 +26,9 @@ export interface JobRow {
   next_run_at: Date | null;
   overlap_policy: 'skip' | 'allow' | 'queue';
   catch_up_policy: 'fire_once' | 'fire_all' | 'skip';
+  /** Seconds the job is kept after it finished (null: its status's default, RETENTION_*). */
+  retention_seconds: number | null;
+  keep_forever: boolean;
 }
 
 export interface ExecutionRow {

@@ -12,6 +12,7 @@ import type { Db } from '../db/database.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import type { Metrics } from '../metrics.js';
+import type { PurgeFilter } from '../queue/clean-history.js';
 import type { NewJob } from '../queue/insert-jobs.js';
 import { listJobExecutions } from '../queue/read-executions.js';
 import {
@@ -110,6 +111,8 @@ export class JobsService {
         run_at: timing.run_at ?? b.runAt ?? null,
         delay_ms: b.delayMs ?? 0,
         idempotency_key: opts.headerKey ?? b.idempotencyKey ?? null,
+        retention_seconds: typeof b.retention === 'number' ? b.retention : null,
+        keep_forever: b.retention === 'forever',
       };
     });
 
@@ -206,6 +209,16 @@ export class JobsService {
   /** New schedule or policies for a recurring job; the next occurrence is recomputed from now. */
   reschedule(id: number, patch: PatchJobBody) {
     return this.lifecycle.reschedule(id, patch);
+  }
+
+  /** Deletes a finished job (or a cancelled recurring one) and its history. */
+  delete(id: number) {
+    return this.lifecycle.delete(id);
+  }
+
+  /** An operator's bulk delete of finished jobs. */
+  purge(filter: PurgeFilter) {
+    return this.lifecycle.purge(filter);
   }
 
   async cancel(id: number) {

@@ -12,6 +12,8 @@ import {
   JobsBatchReply,
   ListJobsQuery,
   PatchJobBody,
+  PurgeJobsBody,
+  PurgeJobsReply,
 } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -151,6 +153,42 @@ export const jobRoutes =
       async (req) => {
         return toJob(await s.jobs.cancel(req.params.id));
       },
+    );
+
+    app.delete(
+      '/jobs/:id',
+      {
+        config: { auth: 'client' },
+        schema: {
+          ...doc('Jobs', 'Delete a finished job (or a cancelled recurring one) with its whole history', {
+            204: z.null().describe('Deleted'),
+          }),
+          params: IdParams,
+        },
+      },
+      async (req, reply) => {
+        await s.jobs.delete(req.params.id);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/jobs/purge',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          ...doc('Jobs', 'Delete finished jobs by filter, oldest first, with their history (admin)', {
+            200: PurgeJobsReply,
+          }),
+          body: PurgeJobsBody,
+        },
+      },
+      async (req) =>
+        s.jobs.purge({
+          finishedBefore: new Date(req.body.finishedBefore),
+          status: req.body.status,
+          type: req.body.type,
+        }),
     );
 
     /** A recurring job stops making occurrences (pending ones are cancelled; a running one finishes). */

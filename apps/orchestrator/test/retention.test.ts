@@ -1,0 +1,316 @@
+import { type FreshDatabase, freshDatabase } from '@hourglass/testkit/database';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
+import { CLEAN_TARGETS, JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
+import type { Retention } from '../src/queue/clean-history.js';
+import type { CompletionInput } from '../src/queue/complete-executions.js';
+import type { NewJob } from '../src/queue/insert-jobs.js';
+import { registerRunner as registerRunnerRow } from '../src/queue/register-runner.js';
+import {
+  claim,
+  complete,
+  createJob,
+  eventually,
+  failed,
+  orchestratorPerFile,
+  registerRunner,
+  succeeded,
+} from './helpers.js';
+
+/**
+ * Retention (issue 12): the cleaner deletes exactly what has expired — never a live job, a job with an open
+ * execution, a dead letter retention keeps, or a recurring job's definition — and replicas cleaning at once delete
+ * each row once. Time is stepped (the lifecycle's clock), so days pass in a statement.
+ */
+
+const DAY = 86_400;
+const RETENTION: Retention = {
+  succeeded: 7 * DAY,
+  cancelled: 7 * DAY,
+  failed: 30 * DAY,
+  deadLetters: null,
+  skippedOccurrences: 7 * DAY,
+  offlineRunners: DAY,
+};
+const RUNNER = '00000000-0000-4000-8000-0000000000aa';
+
+let database: FreshDatabase;
+let handle: DatabaseHandle;
+let db: Db;
+let now = new Date('2031-01-01T00:00:00Z');
+let lifecycle: JobLifecycle;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  handle = createDatabase(database.url, { max: 6 });
+  db = handle.db;
+  lifecycle = new JobLifecycle(db, () => now);
+  await registerRunnerRow(db, {
+    id: RUNNER,
+    name: 'retention',
+    host: 'test',
+    types: ['keep'],
+    capacity: 1000,
+    apiKeyId: null,
+    schemaHashes: {},
+  });
+});
+afterAll(async () => {
+  await handle?.destroy();
+  await database?.drop();
+});
+
+const advanceDays = (days: number) => {
+  now = new Date(now.getTime() + days * DAY * 1000);
+};
+
+function newJob(fields: Partial<NewJob> = {}): NewJob {
+  return {
+    type: 'keep',
+    payload: null,
+    priority: 0,
+    max_attempts: 1,
+    backoff_initial_ms: 1000,
+    backoff_factor: 2,
+    backoff_max_ms: 1000,
+    backoff_jitter: false,
+    timeout_ms: null,
+    run_at: null,
+    delay_ms: 0,
+    idempotency_key: null,
+    kind: 'once',
+    schedule_expression: null,
+    timezone: null,
+    interval_seconds: null,
+    overlap_policy: 'allow',
+    catch_up_policy: 'fire_once',
+    retention_seconds: null,
+    keep_forever: false,
+    ...fields,
+  };
+}
+
+const claimAll = () =>
+  lifecycle.claim({ runnerId: RUNNER, types: ['keep'], max: 1000, leaseMs: 3_600_000, maxBytes: 1 << 30 });
+const report = (ids: number[], status: CompletionInput['status']) =>
+  lifecycle.complete(
+    RUNNER,
+    ids.map((id) => ({
+      id,
+      status,
+      error: status === 'SUCCEEDED' ? null : 'boom',
+      result: null,
+      started_at: null,
+      retryable: null,
+      error_code: null,
+    })),
+  );
+/** Runs every job due now to `status` (its only attempt). */
+async function finishAll(status: CompletionInput['status']) {
+  const claimed = await claimAll();
+  await report(
+    claimed.map((c) => c.id),
+    status,
+  );
+  return claimed;
+}
+const exists = async (table: 'jobs' | 'executions' | 'runners', id: number | string) =>
+  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE id = ${id}`.execute(db))
+    .rows[0]!.n === 1;
+async function cleanAll(on: JobLifecycle = lifecycle): Promise<Record<string, number>> {
+  const deleted: Record<string, number> = {};
+  for (const kind of CLEAN_TARGETS) {
+    deleted[kind] = 0;
+    for (;;) {
+      const n = await on.cleanExpired(kind, RETENTION, 50);
+      deleted[kind] += n;
+      if (n < 50) break;
+    }
+  }
+  return deleted;
+}
+
+describe('the cleaner', () => {
+  test('deletes one-shot jobs past their status’s retention with their history, and nothing else', async () => {
+    const [done] = await lifecycle.create([newJob()]);
+    await finishAll('SUCCEEDED');
+    const [forever, own] = await lifecycle.create([
+      newJob({ keep_forever: true }),
+      newJob({ retention_seconds: 2 * DAY }),
+    ]);
+    await finishAll('SUCCEEDED');
+    const [deadLettered] = await lifecycle.create([newJob()]);
+    await finishAll('FAILED'); // one attempt: FAILED, with a dead letter nobody requeued
+    const [stillRunning] = await lifecycle.create([newJob()]);
+    const [running] = await claimAll();
+    await lifecycle.cancel(stillRunning!.id); // CANCELLED, but its execution runs until the runner aborts it
+    const [waiting] = await lifecycle.create([
+      newJob({ run_at: new Date(now.getTime() + 60 * DAY * 1000).toISOString() }),
+    ]);
+
+    advanceDays(3);
+    expect(await cleanAll()).toMatchObject({ jobs: 1 }); // past its own 2 days
+    expect(await exists('jobs', own!.id)).toBe(false);
+    expect(await exists('jobs', done!.id)).toBe(true);
+
+    advanceDays(5); // 8 days: past 7 for SUCCEEDED and CANCELLED
+    const first = await cleanAll();
+    expect(first.jobs).toBe(1);
+    expect(await exists('jobs', done!.id)).toBe(false);
+    const gone = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM executions WHERE job_id = ${done!.id}
+    `.execute(db);
+    expect(gone.rows[0]!.n).toBe(0); // its executions went with it
+    expect(await exists('jobs', forever!.id)).toBe(true);
+    expect(await exists('jobs', stillRunning!.id)).toBe(true); // an open execution
+    expect(await exists('jobs', waiting!.id)).toBe(true);
+
+    advanceDays(30); // past 30 for FAILED: its dead letter (never requeued) still keeps it
+    expect((await cleanAll()).jobs).toBe(0);
+    expect(await exists('jobs', deadLettered!.id)).toBe(true);
+    expect(await exists('jobs', forever!.id)).toBe(true);
+
+    // Once its execution ends, the cancelled job ages out like any other.
+    await report([running!.id], 'CANCELLED');
+    advanceDays(8);
+    expect((await cleanAll()).jobs).toBe(1);
+    expect(await exists('jobs', stillRunning!.id)).toBe(false);
+    expect(await exists('jobs', waiting!.id)).toBe(true);
+    await lifecycle.cancel(waiting!.id);
+  });
+
+  test('a dead letter kept by RETENTION_DEAD_LETTERS_SECONDS is deleted, with its job, once that passes', async () => {
+    const [job] = await lifecycle.create([newJob()]);
+    await finishAll('FAILED');
+    advanceDays(31);
+    await cleanAll();
+    expect(await exists('jobs', job!.id)).toBe(true); // past 30 days, but its dead letter keeps it
+    const withLimit = { ...RETENTION, deadLetters: 40 * DAY };
+    await lifecycle.cleanExpired('jobs', withLimit, 50);
+    expect(await exists('jobs', job!.id)).toBe(true);
+    advanceDays(10);
+    await lifecycle.cleanExpired('jobs', withLimit, 50);
+    expect(await exists('jobs', job!.id)).toBe(false);
+  });
+
+  test('a recurring job keeps its definition; its old executions and occurrences age out', async () => {
+    const [job] = await lifecycle.create([
+      newJob({
+        kind: 'interval',
+        interval_seconds: 3600,
+        run_at: new Date(now.getTime() + 3_600_000).toISOString(),
+      }),
+    ]);
+    await lifecycle.trigger(job!.id);
+    const [ok] = await finishAll('SUCCEEDED');
+    now = new Date(now.getTime() + 1_000); // occurrences are unique per (job, time)
+    await lifecycle.trigger(job!.id);
+    await finishAll('FAILED'); // dead-lettered (max 1 attempt): kept while its dead letter is
+    advanceDays(8);
+    const deleted = await cleanAll();
+    expect(deleted.executions).toBe(1);
+    expect(await exists('executions', ok!.id)).toBe(false);
+    expect(await exists('jobs', job!.id)).toBe(true);
+    const left = await sql<{
+      status: string;
+    }>`SELECT status FROM executions WHERE job_id = ${job!.id}`.execute(db);
+    expect(left.rows.map((r) => r.status)).toEqual(['FAILED']);
+    // Its occurrences (the triggered ones, 8 days old) went after the longest retention: not yet.
+    advanceDays(25);
+    expect((await cleanAll()).occurrences).toBe(2);
+    await lifecycle.cancel(job!.id);
+  });
+
+  test('OFFLINE runners are deleted after RETENTION_OFFLINE_RUNNERS; live ones never', async () => {
+    const id = '00000000-0000-4000-8000-0000000000bb';
+    await registerRunnerRow(db, {
+      id,
+      name: 'gone',
+      host: 'test',
+      types: ['keep'],
+      capacity: 1,
+      apiKeyId: null,
+      schemaHashes: {},
+    });
+    await sql`UPDATE runners SET status = 'OFFLINE', last_heartbeat_at = ${now.toISOString()}::timestamptz WHERE id = ${id}`.execute(
+      db,
+    );
+    await sql`UPDATE runners SET last_heartbeat_at = ${now.toISOString()}::timestamptz WHERE id = ${RUNNER}`.execute(
+      db,
+    );
+    advanceDays(2);
+    expect((await cleanAll()).runners).toBe(1);
+    expect(await exists('runners', id)).toBe(false);
+    expect(await exists('runners', RUNNER)).toBe(true);
+  });
+
+  test('two replicas cleaning at once delete each expired row once, and claims go on meanwhile', async () => {
+    const jobs = await lifecycle.create(Array.from({ length: 400 }, () => newJob()));
+    await finishAll('SUCCEEDED');
+    const [live] = await lifecycle.create([newJob()]);
+    advanceDays(8);
+    const other = new JobLifecycle(db, () => now);
+    const [a, b, claimed] = await Promise.all([cleanAll(lifecycle), cleanAll(other), claimAll()]);
+    expect(a.jobs! + b.jobs!).toBe(400);
+    expect(claimed.map((c) => c.job_id)).toEqual([live!.id]);
+    for (const j of jobs.slice(0, 5)) expect(await exists('jobs', j.id)).toBe(false);
+    await report([claimed[0]!.id], 'SUCCEEDED');
+  });
+});
+
+describe('over HTTP, with the cleaner loop running', () => {
+  const o = orchestratorPerFile({
+    RETENTION_SUCCEEDED_SECONDS: '1',
+    CLEANER_INTERVAL_MS: '200',
+  });
+
+  test('DELETE /jobs/{id}: a finished job goes with its history; a waiting one is refused; an unknown one is 404', async () => {
+    const runner = await registerRunner(o, { types: ['deletable'] });
+    const waiting = await createJob(o, { type: 'deletable', delayMs: 3_600_000 });
+    const refused = await o.app.inject({ method: 'DELETE', url: `/jobs/${waiting.id}` });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'JOB_STATE' });
+    const job = await createJob(o, { type: 'deletable', retention: 'forever', maxAttempts: 1 });
+    const [e] = await claim(o, runner, { max: 1 });
+    await complete(o, runner, e!.id, failed());
+    const gone = await o.app.inject({ method: 'DELETE', url: `/jobs/${job.id}` });
+    expect(gone.statusCode, gone.body).toBe(204);
+    expect((await o.app.inject({ method: 'GET', url: `/jobs/${job.id}` })).statusCode).toBe(404);
+    expect((await o.app.inject({ method: 'GET', url: `/executions/${e!.id}` })).statusCode).toBe(404);
+    expect((await o.app.inject({ method: 'DELETE', url: `/jobs/${job.id}` })).statusCode).toBe(404);
+  });
+
+  test('POST /jobs/purge deletes finished jobs matching the filter, and only those', async () => {
+    const runner = await registerRunner(o, { types: ['purged', 'spared'] });
+    const purged = await createJob(o, { type: 'purged', retention: 'forever' });
+    const spared = await createJob(o, { type: 'spared', retention: 'forever' });
+    for (const e of await claim(o, runner, { max: 2 })) await complete(o, runner, e.id, succeeded());
+    const res = await o.app.inject({
+      method: 'POST',
+      url: '/jobs/purge',
+      payload: { finishedBefore: new Date(Date.now() + 60_000).toISOString(), type: 'purged' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ deleted: 1, more: false });
+    expect((await o.app.inject({ method: 'GET', url: `/jobs/${purged.id}` })).statusCode).toBe(404);
+    expect((await o.app.inject({ method: 'GET', url: `/jobs/${spared.id}` })).json()).toMatchObject({
+      retention: 'forever',
+    });
+  });
+
+  test('the cleaner loop deletes a succeeded job once RETENTION_SUCCEEDED_SECONDS has passed, and counts it', async () => {
+    const runner = await registerRunner(o, { types: ['aging'] });
+    const job = await createJob(o, { type: 'aging' });
+    const [e] = await claim(o, runner, { max: 1 });
+    await complete(o, runner, e!.id, succeeded());
+    await eventually(
+      'the job deleted by retention',
+      async () =>
+        (await o.app.inject({ method: 'GET', url: `/jobs/${job.id}` })).statusCode === 404 ? true : undefined,
+      30_000,
+    );
+    const metrics = (await o.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/hourglass_retention_deleted_total\{kind="jobs"\} [1-9]/);
+  });
+});
