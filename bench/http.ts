@@ -33,6 +33,14 @@ export class ApiClient {
     return JSON.parse(text) as T;
   }
 
+  /** GETs `path` as text (e.g. /metrics); any status but 200 throws. */
+  async text(path: string): Promise<string> {
+    const res = await this.pool.request({ method: 'GET', path });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`GET ${path}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
+    return text;
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }

@@ -13,6 +13,8 @@ export interface LatencyOptions {
 export interface LatencyResult extends LatencySummary {
   /** The rate the requests were actually sent at. */
   achievedRate: number;
+  /** Every sample (ms), for callers that pool several runs. */
+  samples: number[];
 }
 
 /** Wall-clock epoch milliseconds with sub-millisecond resolution (the runner reports Date-based ISO times). */
@@ -72,7 +74,7 @@ export async function runLatency(stack: Stack, opts: LatencyOptions): Promise<La
     if (samples.length !== opts.samples) {
       throw new Error(`latency: ${samples.length} handler starts found for ${opts.samples} jobs`);
     }
-    return { ...summarize(samples), achievedRate: (opts.samples - 1) / sentFor };
+    return { ...summarize(samples), achievedRate: (opts.samples - 1) / sentFor, samples };
   } finally {
     await api.close();
   }

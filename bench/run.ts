@@ -10,10 +10,20 @@
  * server in a temporary directory with the default durability settings. Service settings not set here
  * (DB_POOL_SIZE, REPORT_FLUSH_MS, REPORT_BATCH_SIZE, …) are read from the environment by the services.
  */
+
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { OrchestratorEnv } from '../apps/orchestrator/src/config.js';
+import { OrchestratorEnv } from '@hourglass/orchestrator';
+import type pg from 'pg';
 import { RunnerEnv } from '../apps/runner/src/config.js';
+import {
+  BACKLOG_ORCHESTRATOR_ENV,
+  measureCleaning,
+  measureReads,
+  seedBacklog,
+  tableSizes,
+  throughputOnBacklog,
+} from './backlog.js';
 import { type CpuUsage, startCpuMeter } from './cpu.js';
 import { type LatencyResult, runLatency } from './latency.js';
 import { runCreateToResult } from './result.js';
@@ -60,8 +70,10 @@ function options() {
   };
   const quick = values.quick === true;
   const scenario = values.scenario as string;
-  if (!['all', 'throughput', 'latency', 'result', 'timers'].includes(scenario)) {
-    throw new Error(`--scenario must be all, throughput, latency, result or timers, got '${scenario}'`);
+  if (!['all', 'throughput', 'latency', 'result', 'timers', 'backlog'].includes(scenario)) {
+    throw new Error(
+      `--scenario must be all, throughput, latency, result, timers or backlog, got '${scenario}'`,
+    );
   }
   return {
     quick,
@@ -76,6 +88,11 @@ function options() {
     latency: scenario === 'all' || scenario === 'latency',
     result: scenario === 'all' || scenario === 'result',
     timers: scenario === 'all' || scenario === 'timers',
+    /** Not part of `all`: it loads millions of rows (minutes). */
+    backlog: scenario === 'backlog',
+    backlogSizes: quick
+      ? { history: 20_000, future: 20_000, unserved: 6_000, deadLetters: 500 }
+      : { history: 1_000_000, future: 1_000_000, unserved: 300_000, deadLetters: 10_000 },
     timerCount: int('timers', quick ? 200 : 5_000),
     timerSpreadMs: int('timer-spread', quick ? 3 : 20) * 1000,
   };
@@ -111,7 +128,11 @@ async function withStack<T>(
   server: BenchPostgres,
   opts: Options,
   fn: (s: Stack) => Promise<T>,
-  env: { orchestratorEnv?: Record<string, string>; runnerEnv?: Record<string, string> } = {},
+  env: {
+    orchestratorEnv?: Record<string, string>;
+    runnerEnv?: Record<string, string>;
+    seed?: (db: pg.Pool) => Promise<void>;
+  } = {},
 ): Promise<T & { cpu: CpuUsage }> {
   if (interrupted) throw new Error('interrupted');
   let stop: (() => Promise<void>) | undefined;
@@ -158,6 +179,11 @@ async function main() {
   const started = performance.now();
   const server = await startPostgres();
   cleanups.push(() => server.stop());
+  if (opts.backlog) {
+    await runBacklogScenario(server, opts);
+    console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
 
   const cpus = os.cpus();
   console.log('Hourglass benchmark');
@@ -380,6 +406,105 @@ async function main() {
       'CPU time used outside the benchmark during the run (a busy machine).',
   );
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** `--scenario backlog` (see backlog.ts): the same measures on an empty database and on a loaded one. */
+async function runBacklogScenario(server: BenchPostgres, opts: Options) {
+  const n = opts.backlogSizes;
+  console.log('Hourglass benchmark: backlog');
+  console.log(`postgres:   PostgreSQL ${server.version}, ${server.durability}`);
+  console.log(
+    `backlog:    ${formatNumber(n.history)} finished jobs of history (expired under 7-day retention), ` +
+      `${formatNumber(n.future)} scheduled for later, ${formatNumber(n.unserved)} due of a type no runner serves, ` +
+      `${formatNumber(n.deadLetters)} dead letters; loaded with generate_series`,
+  );
+  console.log(
+    `throughput: ${formatNumber(opts.jobs)} noop jobs as in the throughput scenario, ${opts.iterations} runs each\n`,
+  );
+
+  const empty: number[] = [];
+  for (let i = 1; i <= opts.iterations; i++) {
+    const r = await withStack(server, opts, (stack) =>
+      runThroughput(stack, {
+        jobs: opts.jobs,
+        batchSize: 1000,
+        parallel: 4,
+        timeoutMs: opts.timeoutMs,
+        pollMs: 25,
+      }),
+    );
+    empty.push(r.jobsPerSecond);
+    console.log(`empty database, run ${i}: ${formatNumber(r.jobsPerSecond)} jobs/s; ${cpuNote(r.cpu)}`);
+  }
+
+  const seedStart = performance.now();
+  await withStack(
+    server,
+    opts,
+    async (stack) => {
+      console.log(
+        `loaded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s (with the stack's start)`,
+      );
+      const loaded = await tableSizes(stack.db);
+      const loadedRuns: number[] = [];
+      for (let i = 1; i <= opts.iterations; i++) {
+        const r = await throughputOnBacklog(stack, opts.jobs, opts.timeoutMs);
+        loadedRuns.push(r.jobsPerSecond);
+        console.log(`with the backlog, run ${i}: ${formatNumber(r.jobsPerSecond)} jobs/s`);
+      }
+      const reads = await measureReads(stack, opts.quick ? 30 : 200);
+      const cleaning = await measureCleaning(stack, stack.dbUrl, {
+        samples: opts.quick ? 30 : 100,
+        rate: opts.rate,
+        timeoutMs: opts.timeoutMs,
+      });
+      console.log(
+        `cleaner: ${formatNumber(cleaning.deleted)} expired jobs (with their executions) in ` +
+          `${cleaning.seconds.toFixed(1)} s`,
+      );
+      const cleaned = await tableSizes(stack.db);
+      await stack.db.query('VACUUM jobs, executions');
+      const vacuumed = await tableSizes(stack.db);
+      await throughputOnBacklog(stack, opts.jobs, opts.timeoutMs);
+      const reused = await tableSizes(stack.db);
+
+      const ratio = median(loadedRuns) / median(empty);
+      const rows: string[][] = [['', 'median', 'target', '']];
+      const verdict = (ok: boolean) => (opts.quick ? 'n/a (quick)' : ok ? 'met' : 'MISSED');
+      rows.push(['throughput, empty database (jobs/s)', formatNumber(median(empty)), '', '']);
+      rows.push(['throughput, with the backlog (jobs/s)', formatNumber(median(loadedRuns)), '', '']);
+      rows.push(['  ratio', ratio.toFixed(2), '≥ 0.80', verdict(ratio >= 0.8)]);
+      for (const [label, s] of Object.entries(reads)) {
+        rows.push([`${label} p99 (ms)`, s.p99.toFixed(1), '≤ 50', verdict(s.p99 <= 50)]);
+      }
+      rows.push(['cleaner: jobs deleted per second', formatNumber(cleaning.rowsPerSecond), '', '']);
+      rows.push(['enqueue→start p99, cleaner idle (ms)', cleaning.idle.p99.toFixed(1), '', '']);
+      const limit = Math.max(2 * cleaning.idle.p99, 1);
+      rows.push([
+        'enqueue→start p99, while it deletes (ms)',
+        cleaning.during.p99.toFixed(1),
+        '≤ 2× idle',
+        verdict(cleaning.during.p99 <= limit),
+      ]);
+      const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+      for (const [label, s] of [
+        ['loaded', loaded],
+        ['after cleaning', cleaned],
+        ['after VACUUM (not FULL)', vacuumed],
+        ['after another throughput run', reused],
+      ] as const) {
+        rows.push([
+          `jobs + executions with indexes, ${label}`,
+          `${mb(s.jobs)} + ${mb(s.executions)}`,
+          '',
+          '',
+        ]);
+      }
+      console.log(`\n${renderTable(rows)}`);
+      return {};
+    },
+    { orchestratorEnv: BACKLOG_ORCHESTRATOR_ENV, seed: (db) => seedBacklog(db, n) },
+  );
 }
 
 main()

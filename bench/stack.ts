@@ -10,8 +10,8 @@ import {
   startEmbeddedPostgres,
   withDatabase,
 } from '@hourglass/local-postgres';
+import { migrate } from '@hourglass/orchestrator';
 import pg from 'pg';
-import { migrate } from '../apps/orchestrator/src/db/migrate.js';
 import { childrenOf, parentOf } from './cpu.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +71,8 @@ export interface StackOptions {
   concurrency: number;
   orchestratorEnv?: Record<string, string>;
   runnerEnv?: Record<string, string>;
+  /** Loads data into the fresh, migrated database before the services start (the backlog scenario). */
+  seed?: (db: pg.Pool) => Promise<void>;
   /** Where the children's warnings and errors go. */
   onLog: (line: string) => void;
   /** Receives stop() as soon as there is something to stop, so an interrupt mid-start cleans up too. */
@@ -80,6 +82,8 @@ export interface StackOptions {
 export interface Stack {
   /** The orchestrator's base URL. */
   url: string;
+  /** The stack's database. */
+  dbUrl: string;
   /** A small pool on the benchmark's database, for the benchmark's own counting and reading. */
   db: pg.Pool;
   /**
@@ -159,6 +163,7 @@ export async function startStack(server: BenchPostgres, opts: StackOptions): Pro
     await migrate(dbUrl);
     db = new pg.Pool({ connectionString: dbUrl, max: 2, application_name: 'hourglass-bench' });
     db.on('error', () => {});
+    await opts.seed?.(db);
 
     const port = await pickFreePort();
     const url = `http://127.0.0.1:${port}`;
@@ -215,6 +220,7 @@ export async function startStack(server: BenchPostgres, opts: StackOptions): Pro
     const pool = db;
     return {
       url,
+      dbUrl,
       db: pool,
       async ownPids() {
         const { rows } = await pool.query<{ pid: number }>(

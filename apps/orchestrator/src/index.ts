@@ -1,4 +1,7 @@
 /** What other workspace packages (the test kit) use of the orchestrator. */
 export { OrchestratorEnv } from './config.js';
+export { createDatabase } from './db/database.js';
 export { migrate } from './db/migrate.js';
+export { JobLifecycle } from './lifecycle/job-lifecycle.js';
+export type { Retention } from './queue/clean-history.js';
 export { createOrchestrator, type Orchestrator } from './orchestrator.js';

@@ -1,0 +1,202 @@
+import { createDatabase, JobLifecycle, type Retention } from '@hourglass/orchestrator';
+import type pg from 'pg';
+import { ApiClient } from './http.js';
+import { runLatency } from './latency.js';
+import type { Stack } from './stack.js';
+import { type LatencySummary, summarize } from './stats.js';
+import { runThroughput } from './throughput.js';
+
+/**
+ * `pnpm bench --scenario backlog` (issue 12): does Hourglass's cost follow the live work rather than its age? The
+ * database is loaded, set-based (generate_series, no HTTP), with `history` finished jobs (one SUCCEEDED execution
+ * each, finished 8-9 days ago: expired under the default 7-day retention, which the benchmark's orchestrator sets
+ * to 30 days so that nothing is cleaned before it says so), `future` jobs scheduled over the next days, `unserved`
+ * due jobs of a type no runner serves, and some dead letters. Then it measures, on that database:
+ * - throughput of the usual noop run (compared by the caller with the same run on an empty database);
+ * - read latencies: GET /jobs (first page, a deep cursor page), GET /jobs/{id}/executions, GET /dead-letters,
+ *   GET /metrics;
+ * - the cleaner deleting the expired history (the statements the cleaner loop runs, from here, with a 7-day
+ *   retention): rows per second, and enqueue→start latency during the deletion against the same measure idle;
+ * - table and index sizes: loaded, after cleaning, after a plain VACUUM (what autovacuum does) and after another
+ *   throughput run (freed space reused: the tables do not grow back).
+ */
+
+export interface BacklogSizes {
+  history: number;
+  future: number;
+  unserved: number;
+  deadLetters: number;
+}
+
+export const BACKLOG_ORCHESTRATOR_ENV = {
+  // Nothing is cleaned by the orchestrator while the benchmark measures the backlog; the cleaning is measured
+  // separately, with the statements of the cleaner loop.
+  RETENTION_SUCCEEDED_SECONDS: String(30 * 86_400),
+};
+
+/** Loads the backlog into the stack's database and analyses it. */
+export async function seedBacklog(db: pg.Pool, n: BacklogSizes): Promise<void> {
+  await db.query(`
+    INSERT INTO jobs (type, payload, status, run_at, created_at, updated_at, finished_at, kind)
+    SELECT 'history', '{"n": 1}'::jsonb, 'SUCCEEDED', t, t, t, t + interval '1 second', 'once'
+    FROM (SELECT now() - interval '9 days' + g * (interval '1 day' / ${n.history}) AS t
+          FROM generate_series(1, ${n.history}) g) s`);
+  await db.query(`
+    INSERT INTO executions (job_id, job_type, priority, attempt, status, ready, scheduled_for, created_at,
+                            claimed_at, started_at, finished_at, one_shot, result)
+    SELECT id, type, 0, 1, 'SUCCEEDED', true, run_at, created_at, run_at, run_at, finished_at, true, '{"ok": true}'
+    FROM jobs WHERE type = 'history'`);
+  await db.query(`
+    INSERT INTO jobs (type, payload, status, run_at, kind)
+    SELECT 'future', '{"n": 1}'::jsonb, 'SCHEDULED', now() + interval '1 day' + g * interval '1 second', 'once'
+    FROM generate_series(1, ${n.future}) g`);
+  await db.query(`
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
+    SELECT id, type, 0, 1, false, run_at, true FROM jobs WHERE type = 'future'`);
+  await db.query(`
+    INSERT INTO jobs (type, payload, status, run_at, kind)
+    SELECT 'unserved', '{"n": 1}'::jsonb, 'SCHEDULED', now() - interval '1 minute', 'once'
+    FROM generate_series(1, ${n.unserved}) g`);
+  await db.query(`
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
+    SELECT id, type, 0, 1, true, run_at, true FROM jobs WHERE type = 'unserved'`);
+  await db.query(`
+    WITH failed AS (
+      INSERT INTO jobs (type, payload, status, run_at, finished_at, kind)
+      SELECT 'broken', '{}'::jsonb, 'FAILED', now() - interval '1 hour', now() - interval '1 hour', 'once'
+      FROM generate_series(1, ${n.deadLetters}) g
+      RETURNING id, type, run_at
+    ), runs AS (
+      INSERT INTO executions (job_id, job_type, priority, attempt, status, ready, scheduled_for, finished_at,
+                              one_shot, error)
+      SELECT id, type, 0, 3, 'FAILED', true, run_at, run_at, true, 'boom' FROM failed
+      RETURNING id, job_id, job_type
+    )
+    INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error)
+    SELECT job_id, id, job_type, 3, 'boom' FROM runs`);
+  await db.query('VACUUM ANALYZE jobs, executions, dead_letters');
+}
+
+export interface TableSizes {
+  jobs: number;
+  executions: number;
+  /** Both tables with their indexes, in bytes. */
+  total: number;
+}
+
+export async function tableSizes(db: pg.Pool): Promise<TableSizes> {
+  const { rows } = await db.query<{ jobs: string; executions: string }>(
+    `SELECT pg_total_relation_size('jobs') AS jobs, pg_total_relation_size('executions') AS executions`,
+  );
+  const jobs = Number(rows[0]!.jobs);
+  const executions = Number(rows[0]!.executions);
+  return { jobs, executions, total: jobs + executions };
+}
+
+/** Sequential GETs of each read route; latency per request as the client sees it. */
+export async function measureReads(stack: Stack, requests: number): Promise<Record<string, LatencySummary>> {
+  const api = new ApiClient(stack.url, 1);
+  try {
+    const { rows } = await stack.db.query<{ mid: number; history: number }>(
+      `SELECT (SELECT id FROM jobs WHERE type = 'history' ORDER BY id OFFSET (SELECT count(*) / 2 FROM jobs
+                 WHERE type = 'history') LIMIT 1)::float8 AS mid,
+              (SELECT min(id) FROM jobs WHERE type = 'history')::float8 AS history`,
+    );
+    const { mid, history } = rows[0]!;
+    const routes: Record<string, string> = {
+      'GET /jobs (first page)': '/jobs?limit=50',
+      'GET /jobs (deep cursor page)': `/jobs?limit=50&cursor=${mid}`,
+      'GET /jobs?status=SUCCEEDED': '/jobs?status=SUCCEEDED&limit=50',
+      'GET /jobs/{id}/executions': `/jobs/${history}/executions`,
+      'GET /dead-letters': '/dead-letters?limit=50',
+      'GET /metrics': '/metrics',
+    };
+    const out: Record<string, LatencySummary> = {};
+    for (const [label, path] of Object.entries(routes)) {
+      const samples: number[] = [];
+      for (let i = 0; i < requests; i++) {
+        const t = performance.now();
+        if (path === '/metrics') await api.text(path);
+        else await api.get(path);
+        samples.push(performance.now() - t);
+      }
+      out[label] = summarize(samples);
+    }
+    return out;
+  } finally {
+    await api.close();
+  }
+}
+
+export interface CleaningResult {
+  deleted: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** Enqueue → handler start with the cleaner idle, then while it deletes. */
+  idle: LatencySummary;
+  during: LatencySummary;
+}
+
+/**
+ * Deletes the expired history with the cleaner's own statements (JobLifecycle.cleanExpired, batches of 1,000, as the
+ * loop runs them), while single jobs are created and run; `idle` is the same latency measured just before.
+ */
+export async function measureCleaning(
+  stack: Stack,
+  dbUrl: string,
+  latency: { samples: number; rate: number; timeoutMs: number },
+): Promise<CleaningResult> {
+  const idle = await runLatency(stack, latency);
+  const handle = createDatabase(dbUrl, { max: 2, applicationName: 'hourglass-bench-cleaner' });
+  const lifecycle = new JobLifecycle(handle.db);
+  const retention: Retention = {
+    succeeded: 7 * 86_400,
+    cancelled: 7 * 86_400,
+    failed: 30 * 86_400,
+    deadLetters: null,
+    skippedOccurrences: 7 * 86_400,
+    offlineRunners: 86_400,
+  };
+  try {
+    let deleted = 0;
+    let cleaning = true;
+    const start = performance.now();
+    const clean = (async () => {
+      try {
+        for (;;) {
+          const n = await lifecycle.cleanExpired('jobs', retention, 1_000);
+          deleted += n;
+          if (n < 1_000) break;
+        }
+      } finally {
+        cleaning = false;
+      }
+    })();
+    const during: number[] = [];
+    // Latency samples in rounds while the deletion lasts (at least one round).
+    do {
+      const r = await runLatency(stack, { ...latency, samples: Math.min(latency.samples, 50) });
+      during.push(...r.samples);
+    } while (cleaning);
+    await clean;
+    const seconds = (performance.now() - start) / 1000;
+    return { deleted, seconds, rowsPerSecond: deleted / seconds, idle, during: summarize(during) };
+  } finally {
+    await handle.destroy();
+  }
+}
+
+/** Throughput on the backlog database: only the run's own noop jobs count (executions after `since`). */
+export async function throughputOnBacklog(stack: Stack, jobs: number, timeoutMs: number) {
+  const { rows } = await stack.db.query<{ since: number }>(
+    'SELECT coalesce(max(id), 0)::float8 AS since FROM executions',
+  );
+  return runThroughput(stack, {
+    jobs,
+    batchSize: 1000,
+    parallel: 4,
+    timeoutMs,
+    pollMs: 25,
+    since: rows[0]!.since,
+  });
+}
