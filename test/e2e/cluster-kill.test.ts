@@ -27,8 +27,9 @@ test('kill -9 of an orchestrator and a runner mid-run: every job completes once'
       await cluster.startRunner(`runner-${i + 1}`, {
         RUNNER_CONCURRENCY: '4',
         ORCHESTRATOR_URL: urls(i % 2),
-        // Short long-polls: once, in a loaded CI run, claims stalled after the kill until the polls ended (see
-        // the lock_timeout in claim-executions.ts); a stall must not outlast the test.
+        // Short long-polls, so that a stall cannot outlast the test. Once, in a loaded CI run, claims stalled after
+        // the kill until the polls ended: a runner marked OFFLINE during its failover slept its whole long-poll
+        // (issue 10, defect 14; test/e2e/orchestrator-kill-claims.test.ts).
         POLL_WAIT_SECONDS: '5',
       }),
     );

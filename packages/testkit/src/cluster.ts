@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Execution, Job, Runner } from '@hourglass/contracts';
 import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import { pickFreePort } from '@hourglass/local-postgres';
-import { type FreshDatabase, freshDatabase } from './database.js';
+import type { FreshDatabase } from './database.js';
 
 export const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 export const FINAL_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
@@ -41,7 +41,7 @@ export class Cluster {
   readonly processes: ServiceProcess[] = [];
   readonly orchestrators: OrchestratorHandle[] = [];
   readonly runners: RunnerHandle[] = [];
-  /** Every output line of every process, for the failure report. */
+  /** Every output line of every process (the last `maxLogLines` of them), for the failure report. */
   readonly logs: string[] = [];
   /** The first orchestrator's base URL; requests go there unless told otherwise. */
   url = '';
@@ -49,13 +49,28 @@ export class Cluster {
   headers: Record<string, string> = {};
   private database: FreshDatabase | undefined;
   private orchestratorEnv: Record<string, string> = {};
+  /** Every id each runner (by name) has registered under. */
+  private readonly runnerIds = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly opts: {
+      /** Also receives every output line (a program watching the processes, e.g. pnpm chaos). */
+      onLine?: (name: string, line: string) => void;
+      /** Keeps only this many of the last lines in `logs` (a long run prints more than a test should hold). */
+      maxLogLines?: number;
+    } = {},
+  ) {}
 
   /**
-   * Starts `orchestrators` (1 by default) orchestrator replicas on a fresh database, each on a free port, and
-   * waits until they are ready.
+   * Starts `orchestrators` (1 by default) orchestrator replicas on a fresh database (or on `database`, already
+   * migrated, which `stop()` then drops), each on a free port, and waits until they are ready.
    */
-  async start(orchestratorEnv: Record<string, string> = {}, opts: { orchestrators?: number } = {}) {
-    this.database = await freshDatabase();
+  async start(
+    orchestratorEnv: Record<string, string> = {},
+    opts: { orchestrators?: number; database?: FreshDatabase } = {},
+  ) {
+    // Imported here: it needs vitest's global setup, which a program using a database of its own does not have.
+    this.database = opts.database ?? (await (await import('./database.js')).freshDatabase());
     this.orchestratorEnv = orchestratorEnv;
     await Promise.all(Array.from({ length: opts.orchestrators ?? 1 }, () => this.startOrchestrator()));
   }
@@ -112,16 +127,16 @@ export class Cluster {
    * (a new id, as a restarted container would). Resolves once all have registered.
    */
   async restartRunners(): Promise<void> {
-    await Promise.all(
-      this.runners.map(async (r) => {
-        if (r.process.child.exitCode === null && r.process.child.signalCode === null) {
-          throw new Error(`runner ${r.name} is still running`);
-        }
-        const previous = r.id;
-        r.process = this.spawn('runner', r.name, r.env);
-        r.id = await this.registered(r, (id) => id !== previous);
-      }),
-    );
+    await Promise.all(this.runners.map((r) => this.restartRunner(r)));
+  }
+
+  /** Starts runner `r` again (after a kill); resolves once it has registered anew (within `timeoutMs`). */
+  async restartRunner(r: RunnerHandle, timeoutMs = 20_000): Promise<void> {
+    if (r.process.child.exitCode === null && r.process.child.signalCode === null) {
+      throw new Error(`runner ${r.name} is still running`);
+    }
+    r.process = this.spawn('runner', r.name, r.env);
+    r.id = await this.registered(r, timeoutMs);
   }
 
   private async bootOrchestrator(o: OrchestratorHandle): Promise<void> {
@@ -155,19 +170,40 @@ export class Cluster {
       process: this.spawn('runner', name, fullEnv),
     };
     this.runners.push(handle);
-    handle.id = await this.registered(handle, () => true);
+    handle.id = await this.registered(handle);
     return handle;
   }
 
-  /** Waits until runner `r` shows up in GET /runners under an id that `accept`s. */
-  private registered(r: RunnerHandle, accept: (id: string) => boolean): Promise<string> {
-    return this.until(`runner ${r.name} to register`, async () => {
-      if (r.process.child.exitCode !== null) {
-        throw new Error(`runner ${r.name} exited during start\n${this.tail()}`);
-      }
-      const { body } = await this.get<{ items: Runner[] }>('/runners?includeOffline=true', r.orchestratorUrl);
-      return body.items.find((x) => x.name === r.name && accept(x.id))?.id;
-    });
+  /**
+   * Waits until runner `r` shows up in GET /runners under an id it has not registered under before (a restart
+   * registers anew; the earlier registrations stay listed, OFFLINE): asked of its orchestrator, or of the other
+   * replicas while that one cannot answer (killed, say).
+   */
+  private async registered(r: RunnerHandle, timeoutMs?: number): Promise<string> {
+    const urls = [
+      r.orchestratorUrl,
+      ...this.orchestrators.map((o) => o.url).filter((u) => u !== r.orchestratorUrl),
+    ];
+    const known = this.runnerIds.get(r.name) ?? new Set<string>();
+    const id = await this.until(
+      `runner ${r.name} to register`,
+      async () => {
+        if (r.process.child.exitCode !== null) {
+          throw new Error(`runner ${r.name} exited during start\n${this.tail()}`);
+        }
+        for (const url of urls) {
+          const reply = await this.get<{ items: Runner[] }>('/runners?includeOffline=true', url).catch(
+            () => undefined,
+          );
+          if (reply?.status !== 200) continue;
+          return reply.body.items.find((x) => x.name === r.name && !known.has(x.id))?.id;
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
+    this.runnerIds.set(r.name, known.add(id));
+    return id;
   }
 
   async stop(): Promise<void> {
@@ -272,9 +308,13 @@ export class Cluster {
   }
 
   private spawn(kind: 'orchestrator' | 'runner', name: string, env: Record<string, string>): ServiceProcess {
+    const max = this.opts.maxLogLines ?? Number.POSITIVE_INFINITY;
     const service = spawnService(kind, name, env, (n, line) => {
       this.logs.push(`[${n}] ${line}`);
+      // Trimmed in chunks, so a long run does not shift the array on every line.
+      if (this.logs.length > 2 * max) this.logs.splice(0, this.logs.length - max);
       if (process.env.E2E_LOG) console.log(`[${n}] ${line}`);
+      this.opts.onLine?.(n, line);
     });
     this.processes.push(service);
     return service;

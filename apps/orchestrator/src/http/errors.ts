@@ -47,6 +47,20 @@ function fieldErrors(
   });
 }
 
+/**
+ * PostgreSQL cannot be reached or is going down or coming up: the request may succeed if retried shortly. Besides
+ * refused and cut connections, SQLSTATE class 08 (connection exception) and 57P01–57P03: while the server shuts
+ * down or starts up, connecting fails with 57P03 "the database system is shutting down / starting up", or the
+ * socket is reset; both were a 500 INTERNAL (seen by `pnpm chaos` around its PostgreSQL restart).
+ */
+function databaseUnavailable(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  // A socket cut while PostgreSQL goes down: refused, reset or broken (pnpm chaos saw 'read ECONNRESET' as a 500).
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  if (/connect|terminat/i.test(err.message)) return true;
+  return typeof code === 'string' && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code));
+}
+
 /** Every error leaves as RFC 9457 problem+json; 5xx answers never carry internals (stack, SQL). */
 export function installErrorHandling(app: FastifyInstance) {
   app.addHook('preValidation', async (request) => {
@@ -79,7 +93,7 @@ export function installErrorHandling(app: FastifyInstance) {
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: malformed JSON, wrong content type, body too large, …
       body = problem(err.statusCode, err.code ?? 'BAD_REQUEST', err.message);
-    } else if ((err as { code?: string }).code === 'ECONNREFUSED' || /connect|terminat/i.test(err.message)) {
+    } else if (databaseUnavailable(err)) {
       request.log.error({ err }, 'database unavailable');
       body = problem(503, 'DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly');
     } else {

@@ -39,12 +39,21 @@ export async function completeExecutions(
         AS x(id bigint, status text, error text, result jsonb, started_at timestamptz, retryable boolean,
              error_code text)
     ),
+    -- Row locks in id order, as the heartbeat takes them (see heartbeat-runner.ts): updated straight from the
+    -- input, the rows were locked in the order the runner sent them, and a report and a heartbeat of the same
+    -- runner deadlocked (seen by pnpm chaos: PostgreSQL failed one of them, a 500).
+    locked AS (
+      SELECT e.id FROM executions e
+      WHERE e.id IN (SELECT id FROM input) AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
+      ORDER BY e.id
+      FOR UPDATE
+    ),
     recorded AS (
       UPDATE executions e
       SET status = i.status, error = i.error, result = i.result, started_at = i.started_at,
           retryable = i.retryable, error_code = i.error_code, finished_at = ${now}, lease_expires_at = NULL
       FROM input i
-      WHERE e.id = i.id AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
+      WHERE e.id = i.id AND e.id IN (SELECT id FROM locked) AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at
     ),
     -- A one-shot job is done; a recurring one waits for its next occurrence (RUNNING while another still runs).

@@ -53,18 +53,24 @@ export async function heartbeatRunner(
     progress AS (
       SELECT key::bigint AS id, value FROM jsonb_each(${JSON.stringify(progress)}::jsonb)
     ),
+    -- The runner's executions are locked in id order before they are renewed or released, as a report locks them
+    -- (complete-executions.ts): taken in scan order, a heartbeat and a report of the same runner deadlocked.
+    locked AS (
+      SELECT e.id FROM executions e WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' ORDER BY e.id FOR UPDATE
+    ),
     renewed AS (
       UPDATE executions e SET lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond',
         progress = coalesce((SELECT p.value FROM progress p WHERE p.id = e.id), e.progress),
         progress_at = CASE WHEN EXISTS (SELECT 1 FROM progress p WHERE p.id = e.id) THEN ${now} ELSE e.progress_at END
-      WHERE e.id = ANY(${running}::bigint[]) AND runner_id = ${runnerId} AND status = 'RUNNING'
-        AND EXISTS (SELECT 1 FROM runner)
+      WHERE e.id IN (SELECT id FROM locked) AND e.id = ANY(${running}::bigint[]) AND runner_id = ${runnerId}
+        AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM runner)
       RETURNING id, cancel_requested
     ),
     -- Back in the queue, same attempt; but one whose job was cancelled meanwhile is cancelled (giveBack).
     released AS (
       UPDATE executions e SET ${giveBack(at)}
-      WHERE e.runner_id = ${runnerId} AND e.status = 'RUNNING' AND NOT (e.id = ANY(${running}::bigint[]))
+      WHERE e.id IN (SELECT id FROM locked) AND e.runner_id = ${runnerId} AND e.status = 'RUNNING'
+        AND NOT (e.id = ANY(${running}::bigint[]))
         AND e.claimed_at < ${now} - ${UNLISTED_GRACE_MS} * interval '1 millisecond' AND EXISTS (SELECT 1 FROM runner)
       RETURNING e.id
     )

@@ -73,10 +73,14 @@ export class RunnersService {
   async nextJobs(id: string, max: number, waitSeconds: number, signal: AbortSignal) {
     const runner = await findRunner(this.db, id);
     if (!runner) throw notFound('runner', id);
-    // A draining (or offline) runner gets nothing, after the full wait so that it does not spin on instant
-    // 204s before its next heartbeat tells it to drain.
+    // A draining (or offline) runner gets nothing, after a heartbeat interval so that it does not spin on instant
+    // 204s before its next heartbeat tells it to drain. Not after the whole wait (issue 10, defect 14): a runner
+    // whose orchestrator was killed is silent until it fails over, and may be marked OFFLINE meanwhile (3 missed
+    // intervals); its failover claim found it OFFLINE and slept the whole long-poll (30 s) although the heartbeat
+    // just after made it ONLINE again. Now it claims again at most an interval later, and is served.
     if (runner.status !== 'ONLINE') {
-      await abortableSleep(Math.min(waitSeconds, this.timings.maxWaitSeconds) * 1000, signal);
+      const waitMs = Math.min(waitSeconds, this.timings.maxWaitSeconds) * 1000;
+      await abortableSleep(Math.min(waitMs, this.timings.heartbeatIntervalMs), signal);
       return [];
     }
     return this.claims.claim({
