@@ -3,5 +3,5 @@ export { OrchestratorEnv } from './config.js';
 export { createDatabase } from './db/database.js';
 export { migrate } from './db/migrate.js';
 export { JobLifecycle } from './lifecycle/job-lifecycle.js';
-export type { Retention } from './queue/clean-history.js';
 export { createOrchestrator, type Orchestrator } from './orchestrator.js';
+export type { Retention } from './queue/clean-history.js';
