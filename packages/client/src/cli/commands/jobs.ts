@@ -88,7 +88,12 @@ export function jobsCommand(program: Command, cli: Cli): void {
         .client(cmd)
         .createJob(body, { ...cli.call, idempotencyKey: flags.idempotencyKey });
       for (const w of job.warnings ?? []) cli.note(`warning: ${w.code}: ${w.message}`);
-      cli.print(cmd, job, (j) => `${describeJob(j)}\n\nwait for it: hourglass jobs wait ${j.id}`);
+      // A recurring job is final only once cancelled: its runs are what to follow.
+      const next =
+        job.kind === 'once'
+          ? `wait for it: hourglass jobs wait ${job.id}`
+          : `its runs: hourglass jobs executions ${job.id}`;
+      cli.print(cmd, job, (j) => `${describeJob(j)}\n\n${next}`);
     });
 
   jobs
@@ -118,17 +123,8 @@ export function jobsCommand(program: Command, cli: Cli): void {
         }
         cli.print(cmd, listed, (list) =>
           table(
-            ['ID', 'TYPE', 'KIND', 'STATUS', 'ATTEMPT', 'RUN AT', 'NEXT RUN', 'CREATED'],
-            list.map((j) => [
-              j.id,
-              j.type,
-              j.kind,
-              j.status,
-              j.lastExecution ? `${j.lastExecution.attempt}/${j.maxAttempts}` : `-/${j.maxAttempts}`,
-              j.runAt,
-              j.nextRunAt,
-              j.createdAt,
-            ]),
+            ['ID', 'TYPE', 'KIND', 'STATUS', 'PRIORITY', 'RUN AT', 'NEXT RUN', 'FINISHED'],
+            list.map((j) => [j.id, j.type, j.kind, j.status, j.priority, j.runAt, j.nextRunAt, j.finishedAt]),
           ),
         );
       },
