@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { Job } from '@hourglass/client';
 import { createRunner, type Runner } from '@hourglass/runner';
 import { builtinHandlers } from '@hourglass/runner/builtin';
+import { exclusively } from '@hourglass/testkit/build-lock';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
@@ -33,10 +34,13 @@ let runner: Runner;
 beforeAll(async () => {
   project = await mkdtemp(path.join(tmpdir(), 'hourglass-client-user-'));
   const packs = path.join(project, 'packs');
-  await run('pnpm', ['--filter', '@hourglass/client', 'build'], { cwd: ROOT });
-  for (const pkg of ['contracts', 'client']) {
-    await run('pnpm', ['pack', '--pack-destination', packs], { cwd: path.join(ROOT, 'packages', pkg) });
-  }
+  // The runner's pack test builds @hourglass/contracts too: one build at a time.
+  await exclusively(path.join(ROOT, '.data', 'pack-build.lock'), async () => {
+    await run('pnpm', ['--filter', '@hourglass/client', 'build'], { cwd: ROOT });
+    for (const pkg of ['contracts', 'client']) {
+      await run('pnpm', ['pack', '--pack-destination', packs], { cwd: path.join(ROOT, 'packages', pkg) });
+    }
+  });
   const tarballs = (await readdir(packs)).map((f) => path.join(packs, f));
   await writeFile(
     path.join(project, 'package.json'),
