@@ -186,6 +186,10 @@ export const Runner = z.object({
 export type Runner = z.infer<typeof Runner>;
 export const RunnerList = z.object({ items: z.array(Runner) });
 
+/** The answer to `POST /runners/{id}/drain` (admin): the runner is told to drain in its next heartbeat answer. */
+export const DrainRunnerReply = z.object({ id: z.uuid(), status: z.literal('DRAINING') });
+export type DrainRunnerReply = z.infer<typeof DrainRunnerReply>;
+
 /** One job type as `GET /job-types` shows it: its schema, who serves it, and its backlog. */
 export const JobType = z.object({
   name: z.string(),

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Job } from '@hourglass/contracts';
 import { type ServiceProcess, spawnService } from '@hourglass/devkit';
+import { exclusively } from '@hourglass/testkit/build-lock';
 import { Cluster } from '@hourglass/testkit/cluster';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
@@ -25,10 +26,13 @@ const output: string[] = [];
 beforeAll(async () => {
   project = await mkdtemp(path.join(tmpdir(), 'hourglass-sdk-user-'));
   const packs = path.join(project, 'packs');
-  await run('pnpm', ['--filter', '@hourglass/runner', 'build'], { cwd: ROOT });
-  for (const pkg of ['contracts', 'runner']) {
-    await run('pnpm', ['pack', '--pack-destination', packs], { cwd: path.join(ROOT, 'packages', pkg) });
-  }
+  // The client's pack test builds @hourglass/contracts too: one build at a time.
+  await exclusively(path.join(ROOT, '.data', 'pack-build.lock'), async () => {
+    await run('pnpm', ['--filter', '@hourglass/runner', 'build'], { cwd: ROOT });
+    for (const pkg of ['contracts', 'runner']) {
+      await run('pnpm', ['pack', '--pack-destination', packs], { cwd: path.join(ROOT, 'packages', pkg) });
+    }
+  });
   const tarballs = (await readdir(packs)).map((f) => path.join(packs, f));
   await writeFile(
     path.join(project, 'package.json'),

@@ -1,0 +1,58 @@
+/**
+ * What the client sends and receives, derived from the zod schemas of @hourglass/contracts: the same schemas the
+ * orchestrator validates with, so a field added or renamed there changes these types too. Type-only imports: the
+ * client carries no zod at run time.
+ *
+ * Requests are the schemas' input types (defaults may be left out); answers are their output types.
+ */
+import type * as C from '@hourglass/contracts';
+import type { z } from 'zod';
+
+export type JobStatus = C.JobStatus;
+export type JobKind = C.JobKind;
+export type ExecutionStatus = C.ExecutionStatus;
+export type RunnerStatus = C.RunnerStatus;
+export type ApiKeyScope = z.output<typeof C.ApiKeyScope>;
+
+/** Body of `POST /jobs`: `type`, and optionally `payload`, timing (`runAt`, `delayMs`, cron, interval), retries. */
+export type CreateJobInput = z.input<typeof C.CreateJobBody>;
+/** Body of `PATCH /jobs/{id}`: a recurring job's new expression, interval, time zone or policies. */
+export type UpdateJobInput = z.input<typeof C.PatchJobBody>;
+/** Body of `POST /timers`: `url` and `hours`/`minutes`/`seconds` (missing parts are 0). */
+export type CreateTimerInput = z.input<typeof C.CreateTimerBody>;
+/** Body of `POST /api-keys`. */
+export type CreateApiKeyInput = z.input<typeof C.CreateApiKeyBody>;
+
+export type Job = z.output<typeof C.Job>;
+export type Execution = z.output<typeof C.Execution>;
+export type ActiveExecution = z.output<typeof C.ActiveExecution>;
+export type DeadLetter = z.output<typeof C.DeadLetter>;
+export type CreatedTimer = z.output<typeof C.CreatedTimer>;
+export type Timer = z.output<typeof C.Timer>;
+export type Runner = z.output<typeof C.Runner>;
+export type DrainedRunner = z.output<typeof C.DrainRunnerReply>;
+export type JobType = z.output<typeof C.JobType>;
+export type ApiKey = z.output<typeof C.ApiKey>;
+/** A new key with its secret (`key`), shown in this answer only. */
+export type CreatedApiKey = z.output<typeof C.CreatedApiKey>;
+/** The body of every error answer (RFC 9457 problem details). */
+export type Problem = z.output<typeof C.Problem>;
+export type FieldError = NonNullable<Problem['errors']>[number];
+
+/** One page of a list: `nextCursor` is passed back as `cursor` for the next (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: number | null;
+}
+
+/** Filters of `GET /jobs`. */
+export type JobFilter = Partial<Pick<z.output<typeof C.ListJobsQuery>, 'status' | 'kind' | 'type'>>;
+
+/** Filters of `GET /dead-letters`. */
+export interface DeadLetterFilter {
+  /** Requeued entries are hidden unless asked for. */
+  includeRequeued?: boolean;
+}
+
+/** The job statuses after which nothing more happens (`GET /jobs/{id}?wait=` answers as soon as one is reached). */
+export type FinalJobStatus = (typeof C.FINAL_JOB_STATUSES)[number];
