@@ -1,5 +1,6 @@
 import {
   DeregisterBody,
+  DrainRunnerReply,
   HeartbeatBody,
   HeartbeatReply,
   JobTypeList,
@@ -112,7 +113,7 @@ export const runnerRoutes =
         config: { auth: 'admin' },
         schema: {
           ...doc('Runners', 'Ask a runner to drain (admin)', {
-            202: z.object({ id: z.uuid(), status: z.literal('DRAINING') }),
+            202: DrainRunnerReply,
           }),
           params: RunnerIdParams,
         },
