@@ -32,6 +32,22 @@ const keptByDeadLetter = (
           AND (${retention.deadLetters}::bigint IS NULL
                OR d.created_at >= ${now} - ${retention.deadLetters}::bigint * interval '1 second'))`;
 
+/**
+ * Runs a cleaning statement with nested loops only. Each statement walks an index oldest first and checks a few
+ * conditions per row until it has a batch; with hash joins allowed, the planner (expecting most rows to qualify)
+ * anti-joined every expired row against every open execution and sorted the result: 2 s per batch of 1,000 at a
+ * million rows of history, against 0.1 s this way (pnpm bench --scenario backlog, EXPLAIN ANALYZE).
+ */
+function walkingIndexes<T>(db: Db, statement: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`
+      SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+             set_config('enable_sort', 'off', true)
+    `.execute(trx);
+    return statement(trx);
+  });
+}
+
 const hasOpenExecution = (jobId: ReturnType<typeof sql>) => sql`
   EXISTS (SELECT 1 FROM executions e WHERE e.job_id = ${jobId} AND e.status IN ('PENDING', 'RUNNING'))`;
 
@@ -46,7 +62,8 @@ export async function deleteExpiredJobs(
   at: Date | null = null,
 ): Promise<number> {
   const now = atOrNow(at);
-  const { rows } = await sql<{ id: number }>`
+  const { rows } = await walkingIndexes(db, (trx) =>
+    sql<{ id: number }>`
     WITH by_status AS (
       SELECT j.id FROM unnest(ARRAY['SUCCEEDED', 'CANCELLED', 'FAILED'],
                               ARRAY[${retention.succeeded}, ${retention.cancelled}, ${retention.failed}]::bigint[])
@@ -72,7 +89,8 @@ export async function deleteExpiredJobs(
     )
     DELETE FROM jobs WHERE id IN (SELECT id FROM by_status UNION SELECT id FROM own)
     RETURNING id
-  `.execute(db);
+  `.execute(trx),
+  );
   return rows.length;
 }
 
@@ -84,7 +102,8 @@ export async function deleteExpiredRecurringExecutions(
   at: Date | null = null,
 ): Promise<number> {
   const now = atOrNow(at);
-  const { rows } = await sql<{ id: number }>`
+  const { rows } = await walkingIndexes(db, (trx) =>
+    sql<{ id: number }>`
     WITH doomed AS (
       SELECT e.id FROM executions e JOIN jobs j ON j.id = e.job_id
       WHERE NOT e.one_shot AND e.finished_at IS NOT NULL AND NOT j.keep_forever
@@ -101,7 +120,8 @@ export async function deleteExpiredRecurringExecutions(
     )
     DELETE FROM executions WHERE id IN (SELECT id FROM doomed)
     RETURNING id
-  `.execute(db);
+  `.execute(trx),
+  );
   return rows.length;
 }
 
@@ -174,7 +194,8 @@ export interface PurgeFilter {
  * execution never is.
  */
 export async function purgeJobs(db: Db, filter: PurgeFilter, batch: number): Promise<number> {
-  const { rows } = await sql<{ id: number }>`
+  const { rows } = await walkingIndexes(db, (trx) =>
+    sql<{ id: number }>`
     WITH doomed AS (
       SELECT j.id FROM jobs j
       WHERE j.finished_at IS NOT NULL AND j.finished_at < ${filter.finishedBefore.toISOString()}::timestamptz
@@ -188,6 +209,7 @@ export async function purgeJobs(db: Db, filter: PurgeFilter, batch: number): Pro
     )
     DELETE FROM jobs WHERE id IN (SELECT id FROM doomed)
     RETURNING id
-  `.execute(db);
+  `.execute(trx),
+  );
   return rows.length;
 }
