@@ -19,13 +19,15 @@ class SqlFileProvider implements MigrationProvider {
 }
 
 /**
- * Applies pending migrations. Kysely's Migrator records them in `kysely_migration` and holds a lock while it
+ * Applies pending migrations (all of them, or up to `to`). Kysely's Migrator records them in `kysely_migration` and holds a lock while it
  * runs, so several orchestrator replicas starting at once apply each migration exactly once.
  */
-export async function migrate(connectionString: string): Promise<string[]> {
+export async function migrate(connectionString: string, to?: string): Promise<string[]> {
   const { db, destroy } = createDatabase(connectionString, { max: 1, applicationName: 'hourglass-migrate' });
   try {
-    const { error, results } = await new Migrator({ db, provider: new SqlFileProvider() }).migrateToLatest();
+    const migrator = new Migrator({ db, provider: new SqlFileProvider() });
+    // `to`: up to that migration only (tests of a migration with data written under the schema before it).
+    const { error, results } = to ? await migrator.migrateTo(to) : await migrator.migrateToLatest();
     if (error) throw error;
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   } finally {
