@@ -1,4 +1,4 @@
-import { createDatabase, JobLifecycle, type Retention } from '@hourglass/orchestrator';
+import { cleanKind, createDatabase, JobLifecycle, type Retention } from '@hourglass/orchestrator';
 import type pg from 'pg';
 import { ApiClient } from './http.js';
 import { runLatency } from './latency.js';
@@ -15,7 +15,7 @@ import { runThroughput } from './throughput.js';
  * - throughput of the usual noop run (compared by the caller with the same run on an empty database);
  * - read latencies: GET /jobs (first page, a deep cursor page), GET /jobs/{id}/executions, GET /dead-letters,
  *   GET /metrics;
- * - the cleaner deleting the expired history (the statements the cleaner loop runs, from here, with a 7-day
+ * - the cleaner deleting the expired history (the cleaner loop's statements and pacing, from here, with a 7-day
  *   retention): rows per second, and enqueue→start latency during the deletion against the same measure idle;
  * - table and index sizes: loaded, after cleaning, after a plain VACUUM (what autovacuum does) and after another
  *   throughput run (freed space reused: the tables do not grow back).
@@ -138,8 +138,8 @@ export interface CleaningResult {
 }
 
 /**
- * Deletes the expired history with the cleaner's own statements (JobLifecycle.cleanExpired, batches of 1,000, as the
- * loop runs them), while single jobs are created and run; `idle` is the same latency measured just before.
+ * Deletes the expired history as the cleaner loop does (cleanKind: batches of 1,000 and its rests between them),
+ * while single jobs are created and run; `idle` is the same latency measured just before.
  */
 export async function measureCleaning(
   stack: Stack,
@@ -161,13 +161,10 @@ export async function measureCleaning(
     let deleted = 0;
     let cleaning = true;
     const start = performance.now();
+    // The cleaner loop's own pacing, rounds without end: the deletion lasts until nothing has expired.
     const clean = (async () => {
       try {
-        for (;;) {
-          const n = await lifecycle.cleanExpired('jobs', retention, 1_000);
-          deleted += n;
-          if (n < 1_000) break;
-        }
+        deleted = await cleanKind(lifecycle, 'jobs', retention, 1_000, Number.POSITIVE_INFINITY);
       } finally {
         cleaning = false;
       }

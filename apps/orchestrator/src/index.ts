@@ -3,5 +3,6 @@ export { OrchestratorEnv } from './config.js';
 export { createDatabase } from './db/database.js';
 export { migrate } from './db/migrate.js';
 export { JobLifecycle } from './lifecycle/job-lifecycle.js';
+export { cleanKind } from './loops/cleaner.js';
 export { createOrchestrator, type Orchestrator } from './orchestrator.js';
 export type { Retention } from './queue/clean-history.js';
