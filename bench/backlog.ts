@@ -145,6 +145,7 @@ export async function measureCleaning(
   stack: Stack,
   dbUrl: string,
   latency: { samples: number; rate: number; timeoutMs: number },
+  batch: number,
 ): Promise<CleaningResult> {
   const idle = await runLatency(stack, latency);
   const handle = createDatabase(dbUrl, { max: 2, applicationName: 'hourglass-bench-cleaner' });
@@ -164,7 +165,7 @@ export async function measureCleaning(
     // The cleaner loop's own pacing, rounds without end: the deletion lasts until nothing has expired.
     const clean = (async () => {
       try {
-        deleted = await cleanKind(lifecycle, 'jobs', retention, 1_000, Number.POSITIVE_INFINITY);
+        deleted = await cleanKind(lifecycle, 'jobs', retention, batch, Number.POSITIVE_INFINITY);
       } finally {
         cleaning = false;
       }

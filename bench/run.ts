@@ -4,7 +4,7 @@
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
  *              [--runners N] [--scenario all|throughput|latency|result|timers] [--timeout S] [--timers N]
- *              [--timer-spread S]
+ *              [--timer-spread S] [--cleaner-batch N]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
  * server in a temporary directory with the default durability settings. Service settings not set here
@@ -57,6 +57,7 @@ function options() {
       timeout: { type: 'string' },
       timers: { type: 'string' },
       'timer-spread': { type: 'string' },
+      'cleaner-batch': { type: 'string' },
     },
     strict: true,
   });
@@ -90,6 +91,11 @@ function options() {
     timers: scenario === 'all' || scenario === 'timers',
     /** Not part of `all`: it loads millions of rows (minutes). */
     backlog: scenario === 'backlog',
+    /** Rows per cleaner statement in the backlog scenario (the orchestrator's CLEANER_BATCH default). */
+    cleanerBatch: int(
+      'cleaner-batch',
+      OrchestratorEnv.parse({ DATABASE_URL: 'postgres://bench' }).CLEANER_BATCH,
+    ),
     backlogSizes: quick
       ? { history: 20_000, future: 20_000, unserved: 6_000, deadLetters: 500 }
       : { history: 1_000_000, future: 1_000_000, unserved: 300_000, deadLetters: 10_000 },
@@ -453,11 +459,12 @@ async function runBacklogScenario(server: BenchPostgres, opts: Options) {
         console.log(`with the backlog, run ${i}: ${formatNumber(r.jobsPerSecond)} jobs/s`);
       }
       const reads = await measureReads(stack, opts.quick ? 30 : 200);
-      const cleaning = await measureCleaning(stack, stack.dbUrl, {
-        samples: opts.quick ? 30 : 100,
-        rate: opts.rate,
-        timeoutMs: opts.timeoutMs,
-      });
+      const cleaning = await measureCleaning(
+        stack,
+        stack.dbUrl,
+        { samples: opts.quick ? 30 : 100, rate: opts.rate, timeoutMs: opts.timeoutMs },
+        opts.cleanerBatch,
+      );
       console.log(
         `cleaner: ${formatNumber(cleaning.deleted)} expired jobs (with their executions) in ` +
           `${cleaning.seconds.toFixed(1)} s`,

@@ -55,7 +55,7 @@ export const OrchestratorEnv = z
     RETENTION_OFFLINE_RUNNERS_SECONDS: PositiveInt(DAY),
     /** How often the cleaner runs, and the most rows one of its statements deletes. */
     CLEANER_INTERVAL_MS: PositiveInt(60_000),
-    CLEANER_BATCH: PositiveInt(1_000),
+    CLEANER_BATCH: PositiveInt(200),
     /** Apply pending migrations at start (on by default; several replicas starting at once is safe). */
     MIGRATE_ON_START: z
       .enum(['true', 'false'])
