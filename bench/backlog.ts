@@ -1,4 +1,4 @@
-import { cleanKind, createDatabase, JobLifecycle, type Retention } from '@hourglass/orchestrator';
+import { cleanKind, createDatabase, DEFAULT_RETENTION, JobLifecycle } from '@hourglass/orchestrator';
 import type pg from 'pg';
 import { ApiClient } from './http.js';
 import { runLatency } from './latency.js';
@@ -150,14 +150,8 @@ export async function measureCleaning(
   const idle = await runLatency(stack, latency);
   const handle = createDatabase(dbUrl, { max: 2, applicationName: 'hourglass-bench-cleaner' });
   const lifecycle = new JobLifecycle(handle.db);
-  const retention: Retention = {
-    succeeded: 7 * 86_400,
-    cancelled: 7 * 86_400,
-    failed: 30 * 86_400,
-    deadLetters: null,
-    skippedOccurrences: 7 * 86_400,
-    offlineRunners: 86_400,
-  };
+  // The default retention: the seeded history finished 8-9 days ago, past the 7 days of SUCCEEDED.
+  const retention = DEFAULT_RETENTION;
   try {
     let deleted = 0;
     let cleaning = true;

@@ -84,3 +84,6 @@ export function retentionOf(config: OrchestratorConfig) {
     offlineRunners: config.RETENTION_OFFLINE_RUNNERS_SECONDS,
   };
 }
+
+/** The retention defaults (RETENTION_* unset). */
+export const DEFAULT_RETENTION = retentionOf(OrchestratorEnv.parse({ DATABASE_URL: 'postgres://defaults' }));

@@ -1,5 +1,5 @@
 /** What other workspace packages (the test kit) use of the orchestrator. */
-export { OrchestratorEnv } from './config.js';
+export { DEFAULT_RETENTION, OrchestratorEnv } from './config.js';
 export { createDatabase } from './db/database.js';
 export { migrate } from './db/migrate.js';
 export { JobLifecycle } from './lifecycle/job-lifecycle.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDatabase as createEmptyDatabase, dropDatabase, withDatabase } from '@hourglass/local-postgres';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { DEFAULT_RETENTION } from '../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
@@ -62,18 +63,7 @@ test('jobs, executions and dead letters written before retention existed survive
     { type: 'waiting', retention_seconds: null, keep_forever: false },
   ]);
 
-  const deleted = await new JobLifecycle(db).cleanExpired(
-    'jobs',
-    {
-      succeeded: 7 * 86_400,
-      cancelled: 7 * 86_400,
-      failed: 30 * 86_400,
-      deadLetters: null,
-      skippedOccurrences: 7 * 86_400,
-      offlineRunners: 86_400,
-    },
-    100,
-  );
+  const deleted = await new JobLifecycle(db).cleanExpired('jobs', DEFAULT_RETENTION, 100);
   expect(deleted).toBe(1);
   const left = await sql<{ type: string }>`SELECT type FROM jobs ORDER BY id`.execute(db);
   expect(left.rows.map((r) => r.type)).toEqual(['old-failed', 'waiting']); // the dead letter keeps its job

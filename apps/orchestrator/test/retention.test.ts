@@ -1,7 +1,6 @@
-import { type FreshDatabase, freshDatabase } from '@hourglass/testkit/database';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_RETENTION } from '../src/config.js';
 import { CLEAN_TARGETS, JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
 import type { Retention } from '../src/queue/clean-history.js';
 import type { CompletionInput } from '../src/queue/complete-executions.js';
@@ -17,6 +16,7 @@ import {
   registerRunner,
   succeeded,
 } from './helpers.js';
+import { steppedLifecyclePerFile } from './stepped-lifecycle.js';
 
 /**
  * Retention (issue 12): the cleaner deletes exactly what has expired — never a live job, a job with an open
@@ -25,76 +25,28 @@ import {
  */
 
 const DAY = 86_400;
-const RETENTION: Retention = {
-  succeeded: 7 * DAY,
-  cancelled: 7 * DAY,
-  failed: 30 * DAY,
-  deadLetters: null,
-  skippedOccurrences: 7 * DAY,
-  offlineRunners: DAY,
-};
-const RUNNER = '00000000-0000-4000-8000-0000000000aa';
+const RETENTION: Retention = DEFAULT_RETENTION; // 7 days SUCCEEDED and CANCELLED, 30 FAILED, dead letters kept
 
-let database: FreshDatabase;
-let handle: DatabaseHandle;
-let db: Db;
-let now = new Date('2031-01-01T00:00:00Z');
-let lifecycle: JobLifecycle;
-
-beforeAll(async () => {
-  database = await freshDatabase();
-  handle = createDatabase(database.url, { max: 6 });
-  db = handle.db;
-  lifecycle = new JobLifecycle(db, () => now);
-  await registerRunnerRow(db, {
-    id: RUNNER,
-    name: 'retention',
-    host: 'test',
-    types: ['keep'],
-    capacity: 1000,
-    apiKeyId: null,
-    schemaHashes: {},
-  });
+const stepped = steppedLifecyclePerFile({
+  type: 'keep',
+  start: '2031-01-01T00:00:00Z',
+  runnerId: '00000000-0000-4000-8000-0000000000aa',
 });
-afterAll(async () => {
-  await handle?.destroy();
-  await database?.drop();
-});
-
-const advanceDays = (days: number) => {
-  now = new Date(now.getTime() + days * DAY * 1000);
-};
-
-function newJob(fields: Partial<NewJob> = {}): NewJob {
-  return {
-    type: 'keep',
-    payload: null,
-    priority: 0,
-    max_attempts: 1,
-    backoff_initial_ms: 1000,
-    backoff_factor: 2,
-    backoff_max_ms: 1000,
-    backoff_jitter: false,
-    timeout_ms: null,
-    run_at: null,
-    delay_ms: 0,
-    idempotency_key: null,
-    kind: 'once',
-    schedule_expression: null,
-    timezone: null,
-    interval_seconds: null,
-    overlap_policy: 'allow',
-    catch_up_policy: 'fire_once',
-    retention_seconds: null,
-    keep_forever: false,
-    ...fields,
-  };
-}
+const RUNNER = stepped.runnerId;
+const advanceDays = (days: number) => stepped.advance(days * DAY * 1000);
+/** A one-shot job with one attempt (a failure is final and dead-lettered). */
+const newJob = (fields: Partial<NewJob> = {}) => stepped.newJob({ max_attempts: 1, ...fields });
 
 const claimAll = () =>
-  lifecycle.claim({ runnerId: RUNNER, types: ['keep'], max: 1000, leaseMs: 3_600_000, maxBytes: 1 << 30 });
+  stepped.lifecycle.claim({
+    runnerId: RUNNER,
+    types: ['keep'],
+    max: 1000,
+    leaseMs: 3_600_000,
+    maxBytes: 1 << 30,
+  });
 const report = (ids: number[], status: CompletionInput['status']) =>
-  lifecycle.complete(
+  stepped.lifecycle.complete(
     RUNNER,
     ids.map((id) => ({
       id,
@@ -116,9 +68,12 @@ async function finishAll(status: CompletionInput['status']) {
   return claimed;
 }
 const exists = async (table: 'jobs' | 'executions' | 'runners', id: number | string) =>
-  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE id = ${id}`.execute(db))
-    .rows[0]!.n === 1;
-async function cleanAll(on: JobLifecycle = lifecycle): Promise<Record<string, number>> {
+  (
+    await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE id = ${id}`.execute(
+      stepped.db,
+    )
+  ).rows[0]!.n === 1;
+async function cleanAll(on: JobLifecycle = stepped.lifecycle): Promise<Record<string, number>> {
   const deleted: Record<string, number> = {};
   for (const kind of CLEAN_TARGETS) {
     deleted[kind] = 0;
@@ -133,20 +88,20 @@ async function cleanAll(on: JobLifecycle = lifecycle): Promise<Record<string, nu
 
 describe('the cleaner', () => {
   test('deletes one-shot jobs past their status’s retention with their history, and nothing else', async () => {
-    const [done] = await lifecycle.create([newJob()]);
+    const [done] = await stepped.lifecycle.create([newJob()]);
     await finishAll('SUCCEEDED');
-    const [forever, own] = await lifecycle.create([
+    const [forever, own] = await stepped.lifecycle.create([
       newJob({ keep_forever: true }),
       newJob({ retention_seconds: 2 * DAY }),
     ]);
     await finishAll('SUCCEEDED');
-    const [deadLettered] = await lifecycle.create([newJob()]);
+    const [deadLettered] = await stepped.lifecycle.create([newJob()]);
     await finishAll('FAILED'); // one attempt: FAILED, with a dead letter nobody requeued
-    const [stillRunning] = await lifecycle.create([newJob()]);
+    const [stillRunning] = await stepped.lifecycle.create([newJob()]);
     const [running] = await claimAll();
-    await lifecycle.cancel(stillRunning!.id); // CANCELLED, but its execution runs until the runner aborts it
-    const [waiting] = await lifecycle.create([
-      newJob({ run_at: new Date(now.getTime() + 60 * DAY * 1000).toISOString() }),
+    await stepped.lifecycle.cancel(stillRunning!.id); // CANCELLED, but its execution runs until the runner aborts it
+    const [waiting] = await stepped.lifecycle.create([
+      newJob({ run_at: new Date(stepped.now().getTime() + 60 * DAY * 1000).toISOString() }),
     ]);
 
     advanceDays(3);
@@ -160,7 +115,7 @@ describe('the cleaner', () => {
     expect(await exists('jobs', done!.id)).toBe(false);
     const gone = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM executions WHERE job_id = ${done!.id}
-    `.execute(db);
+    `.execute(stepped.db);
     expect(gone.rows[0]!.n).toBe(0); // its executions went with it
     expect(await exists('jobs', forever!.id)).toBe(true);
     expect(await exists('jobs', stillRunning!.id)).toBe(true); // an open execution
@@ -177,35 +132,35 @@ describe('the cleaner', () => {
     expect((await cleanAll()).jobs).toBe(1);
     expect(await exists('jobs', stillRunning!.id)).toBe(false);
     expect(await exists('jobs', waiting!.id)).toBe(true);
-    await lifecycle.cancel(waiting!.id);
+    await stepped.lifecycle.cancel(waiting!.id);
   });
 
   test('a dead letter kept by RETENTION_DEAD_LETTERS_SECONDS is deleted, with its job, once that passes', async () => {
-    const [job] = await lifecycle.create([newJob()]);
+    const [job] = await stepped.lifecycle.create([newJob()]);
     await finishAll('FAILED');
     advanceDays(31);
     await cleanAll();
     expect(await exists('jobs', job!.id)).toBe(true); // past 30 days, but its dead letter keeps it
     const withLimit = { ...RETENTION, deadLetters: 40 * DAY };
-    await lifecycle.cleanExpired('jobs', withLimit, 50);
+    await stepped.lifecycle.cleanExpired('jobs', withLimit, 50);
     expect(await exists('jobs', job!.id)).toBe(true);
     advanceDays(10);
-    await lifecycle.cleanExpired('jobs', withLimit, 50);
+    await stepped.lifecycle.cleanExpired('jobs', withLimit, 50);
     expect(await exists('jobs', job!.id)).toBe(false);
   });
 
   test('a recurring job keeps its definition; its old executions and occurrences age out', async () => {
-    const [job] = await lifecycle.create([
+    const [job] = await stepped.lifecycle.create([
       newJob({
         kind: 'interval',
         interval_seconds: 3600,
-        run_at: new Date(now.getTime() + 3_600_000).toISOString(),
+        run_at: new Date(stepped.now().getTime() + 3_600_000).toISOString(),
       }),
     ]);
-    await lifecycle.trigger(job!.id);
+    await stepped.lifecycle.trigger(job!.id);
     const [ok] = await finishAll('SUCCEEDED');
-    now = new Date(now.getTime() + 1_000); // occurrences are unique per (job, time)
-    await lifecycle.trigger(job!.id);
+    stepped.advance(1_000); // occurrences are unique per (job, time)
+    await stepped.lifecycle.trigger(job!.id);
     await finishAll('FAILED'); // dead-lettered (max 1 attempt): kept while its dead letter is
     advanceDays(8);
     const deleted = await cleanAll();
@@ -214,17 +169,17 @@ describe('the cleaner', () => {
     expect(await exists('jobs', job!.id)).toBe(true);
     const left = await sql<{
       status: string;
-    }>`SELECT status FROM executions WHERE job_id = ${job!.id}`.execute(db);
+    }>`SELECT status FROM executions WHERE job_id = ${job!.id}`.execute(stepped.db);
     expect(left.rows.map((r) => r.status)).toEqual(['FAILED']);
     // Its occurrences (the triggered ones, 8 days old) went after the longest retention: not yet.
     advanceDays(25);
     expect((await cleanAll()).occurrences).toBe(2);
-    await lifecycle.cancel(job!.id);
+    await stepped.lifecycle.cancel(job!.id);
   });
 
   test('OFFLINE runners are deleted after RETENTION_OFFLINE_RUNNERS; live ones never', async () => {
     const id = '00000000-0000-4000-8000-0000000000bb';
-    await registerRunnerRow(db, {
+    await registerRunnerRow(stepped.db, {
       id,
       name: 'gone',
       host: 'test',
@@ -233,11 +188,11 @@ describe('the cleaner', () => {
       apiKeyId: null,
       schemaHashes: {},
     });
-    await sql`UPDATE runners SET status = 'OFFLINE', last_heartbeat_at = ${now.toISOString()}::timestamptz WHERE id = ${id}`.execute(
-      db,
+    await sql`UPDATE runners SET status = 'OFFLINE', last_heartbeat_at = ${stepped.now().toISOString()}::timestamptz WHERE id = ${id}`.execute(
+      stepped.db,
     );
-    await sql`UPDATE runners SET last_heartbeat_at = ${now.toISOString()}::timestamptz WHERE id = ${RUNNER}`.execute(
-      db,
+    await sql`UPDATE runners SET last_heartbeat_at = ${stepped.now().toISOString()}::timestamptz WHERE id = ${RUNNER}`.execute(
+      stepped.db,
     );
     advanceDays(2);
     expect((await cleanAll()).runners).toBe(1);
@@ -246,12 +201,12 @@ describe('the cleaner', () => {
   });
 
   test('two replicas cleaning at once delete each expired row once, and claims go on meanwhile', async () => {
-    const jobs = await lifecycle.create(Array.from({ length: 400 }, () => newJob()));
+    const jobs = await stepped.lifecycle.create(Array.from({ length: 400 }, () => newJob()));
     await finishAll('SUCCEEDED');
-    const [live] = await lifecycle.create([newJob()]);
+    const [live] = await stepped.lifecycle.create([newJob()]);
     advanceDays(8);
-    const other = new JobLifecycle(db, () => now);
-    const [a, b, claimed] = await Promise.all([cleanAll(lifecycle), cleanAll(other), claimAll()]);
+    const other = new JobLifecycle(stepped.db, stepped.now);
+    const [a, b, claimed] = await Promise.all([cleanAll(stepped.lifecycle), cleanAll(other), claimAll()]);
     expect(a.jobs! + b.jobs!).toBe(400);
     expect(claimed.map((c) => c.job_id)).toEqual([live!.id]);
     for (const j of jobs.slice(0, 5)) expect(await exists('jobs', j.id)).toBe(false);

@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { type FreshDatabase, freshDatabase } from '@hourglass/testkit/database';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
+import { describe, expect, test } from 'vitest';
 import { AppError } from '../src/errors.js';
-import { JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
 import {
   COMMAND_RULES,
   decide,
@@ -19,7 +16,7 @@ import {
 import type { CompletionInput } from '../src/queue/complete-executions.js';
 import type { NewJob } from '../src/queue/insert-jobs.js';
 import { promoteDueExecutions } from '../src/queue/promote-due-executions.js';
-import { registerRunner } from '../src/queue/register-runner.js';
+import { steppedLifecyclePerFile } from './stepped-lifecycle.js';
 
 /**
  * The job lifecycle (issue 10): the transition table is complete and printed in docs/lifecycle.md as it is in the
@@ -28,82 +25,43 @@ import { registerRunner } from '../src/queue/register-runner.js';
  * orchestrator loop runs beside it.
  */
 
-let database: FreshDatabase;
-let handle: DatabaseHandle;
-let db: Db;
-/** The lifecycle's clock: every statement acts at this time. */
-let now = new Date('2030-01-01T00:00:00Z');
-let lifecycle: JobLifecycle;
+const stepped = steppedLifecyclePerFile({
+  type: 'walk',
+  start: '2030-01-01T00:00:00Z',
+  runnerId: '00000000-0000-4000-8000-000000000001',
+});
 const LEASE_MS = 30_000;
-const RUNNER = '00000000-0000-4000-8000-000000000001';
+const RUNNER = stepped.runnerId;
+const advance = (ms: number) => stepped.advance(ms);
 
-beforeAll(async () => {
-  database = await freshDatabase();
-  handle = createDatabase(database.url, { max: 4 });
-  db = handle.db;
-  lifecycle = new JobLifecycle(db, () => now);
-  await registerRunner(db, {
-    id: RUNNER,
-    name: 'walker',
-    host: 'test',
-    types: ['walk'],
-    capacity: 100,
-    apiKeyId: null,
-    schemaHashes: {},
-  });
-});
-afterAll(async () => {
-  await handle?.destroy();
-  await database?.drop();
-});
-
-const advance = (ms: number) => {
-  now = new Date(now.getTime() + ms);
-};
-
-function newJob(kind: JobKind, fields: Partial<NewJob> = {}): NewJob {
-  return {
-    type: 'walk',
-    payload: null,
-    priority: 0,
-    max_attempts: 3,
-    backoff_initial_ms: 5_000,
-    backoff_factor: 2,
-    backoff_max_ms: 60_000,
-    backoff_jitter: false,
-    timeout_ms: null,
-    run_at: null,
-    delay_ms: 0,
-    idempotency_key: null,
+/** A job of `kind`; a recurring one every hour, first in an hour. */
+const newJob = (kind: JobKind, fields: Partial<NewJob> = {}): NewJob =>
+  stepped.newJob({
     kind,
-    schedule_expression: null,
-    timezone: null,
-    interval_seconds: kind === 'once' ? null : 3600,
-    overlap_policy: 'allow',
-    catch_up_policy: 'fire_once',
-    retention_seconds: null,
-    keep_forever: false,
-    ...(kind === 'once' ? {} : { run_at: new Date(now.getTime() + 3_600_000).toISOString() }),
+    ...(kind === 'once'
+      ? {}
+      : { interval_seconds: 3600, run_at: new Date(stepped.now().getTime() + 3_600_000).toISOString() }),
     ...fields,
-  };
-}
+  });
 
-/** The job's status, or `deleted` when the row is gone. */
 const jobStatus = async (id: number): Promise<JobStatus | 'deleted'> =>
-  (await sql<{ status: JobStatus }>`SELECT status FROM jobs WHERE id = ${id}`.execute(db)).rows[0]?.status ??
-  'deleted';
+  (await sql<{ status: JobStatus }>`SELECT status FROM jobs WHERE id = ${id}`.execute(stepped.db)).rows[0]
+    ?.status ?? 'deleted';
 const executionsOf = async (jobId: number) =>
   (
     await sql<{ id: number; status: string; attempt: number; scheduled_for: Date; finished_at: Date | null }>`
       SELECT id, status, attempt, scheduled_for, finished_at FROM executions WHERE job_id = ${jobId} ORDER BY id
-    `.execute(db)
+    `.execute(stepped.db)
   ).rows;
 const deadLettersOf = async (jobId: number) =>
-  (await sql<{ id: number }>`SELECT id FROM dead_letters WHERE job_id = ${jobId} ORDER BY id`.execute(db))
-    .rows;
+  (
+    await sql<{ id: number }>`SELECT id FROM dead_letters WHERE job_id = ${jobId} ORDER BY id`.execute(
+      stepped.db,
+    )
+  ).rows;
 
 async function claimAll() {
-  return lifecycle.claim({
+  return stepped.lifecycle.claim({
     runnerId: RUNNER,
     types: ['walk'],
     max: 100,
@@ -118,11 +76,11 @@ async function claimOf(jobId: number) {
   expect(mine, `claim of job ${jobId}`).toHaveLength(1);
   // Anything else due belonged to another walk step: give it back untouched.
   const others = claimed.filter((c) => c.job_id !== jobId).map((c) => c.id);
-  if (others.length) await lifecycle.release(RUNNER, others);
+  if (others.length) await stepped.lifecycle.release(RUNNER, others);
   return mine[0]!;
 }
 const report = (id: number, status: CompletionInput['status'], extra: Partial<CompletionInput> = {}) =>
-  lifecycle.complete(RUNNER, [
+  stepped.lifecycle.complete(RUNNER, [
     {
       id,
       status,
@@ -137,30 +95,30 @@ const report = (id: number, status: CompletionInput['status'], extra: Partial<Co
 
 /** Builds a job of `kind` in `status`, the way it gets there in production; undefined when unreachable. */
 async function jobIn(kind: JobKind, status: JobStatus, opts: { deadLetter?: boolean } = {}) {
-  const [job] = await lifecycle.create([newJob(kind, { max_attempts: opts.deadLetter ? 1 : 3 })]);
+  const [job] = await stepped.lifecycle.create([newJob(kind, { max_attempts: opts.deadLetter ? 1 : 3 })]);
   const id = job!.id;
   if (opts.deadLetter) {
     // One failed attempt with no attempts left: a dead letter (a one-shot job FAILED, a recurring one SCHEDULED).
-    if (kind !== 'once') await lifecycle.trigger(id);
+    if (kind !== 'once') await stepped.lifecycle.trigger(id);
     await report((await claimOf(id)).id, 'FAILED');
   }
   const current = await jobStatus(id);
   if (current === status) return id;
   switch (status) {
     case 'SCHEDULED':
-      if (current === 'FAILED' || current === 'SUCCEEDED') await lifecycle.trigger(id);
+      if (current === 'FAILED' || current === 'SUCCEEDED') await stepped.lifecycle.trigger(id);
       break;
     case 'RUNNING':
-      if (kind !== 'once' || current !== 'SCHEDULED') await lifecycle.trigger(id);
+      if (kind !== 'once' || current !== 'SCHEDULED') await stepped.lifecycle.trigger(id);
       await claimOf(id);
       break;
     case 'PAUSED':
       if (kind === 'once') return undefined;
-      await lifecycle.pause(id);
+      await stepped.lifecycle.pause(id);
       break;
     case 'SUCCEEDED':
       if (kind !== 'once') return undefined;
-      if (current === 'FAILED') await lifecycle.trigger(id);
+      if (current === 'FAILED') await stepped.lifecycle.trigger(id);
       await report((await claimOf(id)).id, 'SUCCEEDED');
       break;
     case 'FAILED':
@@ -168,8 +126,8 @@ async function jobIn(kind: JobKind, status: JobStatus, opts: { deadLetter?: bool
       await report((await claimOf(id)).id, 'FAILED', { retryable: false });
       break;
     case 'CANCELLED':
-      if (current === 'FAILED' || current === 'SUCCEEDED') await lifecycle.trigger(id);
-      await lifecycle.cancel(id);
+      if (current === 'FAILED' || current === 'SUCCEEDED') await stepped.lifecycle.trigger(id);
+      await stepped.lifecycle.cancel(id);
       break;
   }
   expect(await jobStatus(id), `set-up of a ${kind} ${status} job`).toBe(status);
@@ -179,19 +137,19 @@ async function jobIn(kind: JobKind, status: JobStatus, opts: { deadLetter?: bool
 const run = (command: JobCommand, id: number, deadLetterId: number | undefined) => {
   switch (command) {
     case 'cancel':
-      return lifecycle.cancel(id);
+      return stepped.lifecycle.cancel(id);
     case 'pause':
-      return lifecycle.pause(id);
+      return stepped.lifecycle.pause(id);
     case 'resume':
-      return lifecycle.resume(id);
+      return stepped.lifecycle.resume(id);
     case 'reschedule':
-      return lifecycle.reschedule(id, { intervalSeconds: 120 });
+      return stepped.lifecycle.reschedule(id, { intervalSeconds: 120 });
     case 'trigger':
-      return lifecycle.trigger(id);
+      return stepped.lifecycle.trigger(id);
     case 'requeue':
-      return lifecycle.requeue(deadLetterId!);
+      return stepped.lifecycle.requeue(deadLetterId!);
     case 'delete':
-      return lifecycle.delete(id);
+      return stepped.lifecycle.delete(id);
   }
 };
 
@@ -246,7 +204,7 @@ describe('every command, walked on the database', () => {
             expect(await executionsOf(id)).toEqual(before);
           }
           // Leave nothing due for the next step's claims.
-          await lifecycle.cancel(id).catch(() => {});
+          await stepped.lifecycle.cancel(id).catch(() => {});
           const left = (await claimAll()).map((c) => c.id);
           if (left.length) await report(left[0]!, 'SUCCEEDED');
         });
@@ -255,73 +213,73 @@ describe('every command, walked on the database', () => {
 
 describe('what work does to jobs and executions, with time stepped instead of waited for', () => {
   test('claim, then success: PENDING → RUNNING → SUCCEEDED; the one-shot job SCHEDULED → RUNNING → SUCCEEDED', async () => {
-    const [job] = await lifecycle.create([newJob('once')]);
+    const [job] = await stepped.lifecycle.create([newJob('once')]);
     const e = await claimOf(job!.id);
     expect(await jobStatus(job!.id)).toBe('RUNNING');
-    expect(e.lease_expires_at.getTime()).toBe(now.getTime() + LEASE_MS);
+    expect(e.lease_expires_at.getTime()).toBe(stepped.now().getTime() + LEASE_MS);
     await report(e.id, 'SUCCEEDED');
     expect((await executionsOf(job!.id)).map((x) => x.status)).toEqual(['SUCCEEDED']);
     expect(await jobStatus(job!.id)).toBe('SUCCEEDED');
   });
 
   test('a failure with attempts left is retried after exactly the backoff, not before', async () => {
-    const [job] = await lifecycle.create([newJob('once')]);
+    const [job] = await stepped.lifecycle.create([newJob('once')]);
     const first = await claimOf(job!.id);
     await report(first.id, 'FAILED');
     expect(await jobStatus(job!.id)).toBe('SCHEDULED');
     const retry = (await executionsOf(job!.id))[1]!;
     expect(retry).toMatchObject({ status: 'PENDING', attempt: 2 });
-    expect(retry.scheduled_for.getTime()).toBe(now.getTime() + 5_000);
+    expect(retry.scheduled_for.getTime()).toBe(stepped.now().getTime() + 5_000);
     // The promoter loop (not running here) makes rows claimable shortly before they are due; step it by hand.
     advance(4_999);
-    await promoteDueExecutions(db, 100, now);
+    await promoteDueExecutions(stepped.db, 100, stepped.now());
     expect((await claimAll()).filter((c) => c.job_id === job!.id)).toEqual([]);
     advance(1);
     expect((await claimOf(job!.id)).attempt).toBe(2);
   });
 
   test('an expired lease: RUNNING → TIMED_OUT once the clock passes it, then retried; heartbeats push it out', async () => {
-    const [job] = await lifecycle.create([newJob('once')]);
+    const [job] = await stepped.lifecycle.create([newJob('once')]);
     const e = await claimOf(job!.id);
     advance(LEASE_MS - 1_000);
-    await lifecycle.heartbeat(RUNNER, [e.id], LEASE_MS);
+    await stepped.lifecycle.heartbeat(RUNNER, [e.id], LEASE_MS);
     advance(LEASE_MS - 1); // past the first lease, within the renewed one
-    expect((await lifecycle.reapExpired(100)).reaped).toEqual([]);
+    expect((await stepped.lifecycle.reapExpired(100)).reaped).toEqual([]);
     advance(2);
-    const { reaped, retries } = await lifecycle.reapExpired(100);
+    const { reaped, retries } = await stepped.lifecycle.reapExpired(100);
     expect(reaped.map((r) => [r.id, r.status])).toEqual([[e.id, 'TIMED_OUT']]);
     expect(retries).toHaveLength(1);
     expect(await jobStatus(job!.id)).toBe('SCHEDULED');
     // The old holder's late report is fenced off.
     const late = await report(e.id, 'SUCCEEDED');
     expect(late.recorded).toEqual([]);
-    await lifecycle.cancel(job!.id);
+    await stepped.lifecycle.cancel(job!.id);
   });
 
   test('no attempts left: FAILED, dead-lettered; the one-shot job FAILED', async () => {
-    const [job] = await lifecycle.create([newJob('once', { max_attempts: 1 })]);
+    const [job] = await stepped.lifecycle.create([newJob('once', { max_attempts: 1 })]);
     await report((await claimOf(job!.id)).id, 'FAILED');
     expect(await jobStatus(job!.id)).toBe('FAILED');
     expect(await deadLettersOf(job!.id)).toHaveLength(1);
   });
 
   test('given back: RUNNING → PENDING with the same attempt; CANCELLED when its job was cancelled', async () => {
-    const [a, b] = await lifecycle.create([newJob('once'), newJob('once')]);
+    const [a, b] = await stepped.lifecycle.create([newJob('once'), newJob('once')]);
     const ea = await claimOf(a!.id);
-    await lifecycle.release(RUNNER, [ea.id]);
+    await stepped.lifecycle.release(RUNNER, [ea.id]);
     expect((await executionsOf(a!.id)).map((x) => [x.status, x.attempt])).toEqual([['PENDING', 1]]);
     const eb = await claimOf(b!.id);
-    await lifecycle.cancel(b!.id);
-    await lifecycle.release(RUNNER, [eb.id]);
+    await stepped.lifecycle.cancel(b!.id);
+    await stepped.lifecycle.release(RUNNER, [eb.id]);
     expect((await executionsOf(b!.id)).map((x) => x.status)).toEqual(['CANCELLED']);
-    await lifecycle.cancel(a!.id);
+    await stepped.lifecycle.cancel(a!.id);
   });
 
   test('a failure of a paused recurring job is neither retried nor dead-lettered', async () => {
-    const [job] = await lifecycle.create([newJob('interval')]);
-    await lifecycle.trigger(job!.id);
+    const [job] = await stepped.lifecycle.create([newJob('interval')]);
+    await stepped.lifecycle.trigger(job!.id);
     const e = await claimOf(job!.id);
-    await lifecycle.pause(job!.id);
+    await stepped.lifecycle.pause(job!.id);
     const { retries } = await report(e.id, 'FAILED');
     expect(retries).toEqual([]);
     expect(await deadLettersOf(job!.id)).toEqual([]);
@@ -329,30 +287,33 @@ describe('what work does to jobs and executions, with time stepped instead of wa
   });
 
   test('a recurring occurrence: — → PENDING when the clock reaches it, not before; queued ones start after', async () => {
-    const [job] = await lifecycle.create([
-      newJob('interval', { interval_seconds: 60, run_at: new Date(now.getTime() + 60_000).toISOString() }),
+    const [job] = await stepped.lifecycle.create([
+      newJob('interval', {
+        interval_seconds: 60,
+        run_at: new Date(stepped.now().getTime() + 60_000).toISOString(),
+      }),
     ]);
-    const tick = () => lifecycle.materializeDueOccurrences({ jobs: 100, steps: 1000, sliceMs: 50 });
+    const tick = () => stepped.lifecycle.materializeDueOccurrences({ jobs: 100, steps: 1000, sliceMs: 50 });
     advance(59_999);
     expect((await tick()).created).toEqual([]);
     advance(1);
     const { created } = await tick();
-    expect(created.map((d) => d.getTime())).toEqual([now.getTime()]);
+    expect(created.map((d) => d.getTime())).toEqual([stepped.now().getTime()]);
     expect((await executionsOf(job!.id)).map((x) => [x.status, x.scheduled_for.getTime()])).toEqual([
-      ['PENDING', now.getTime()],
+      ['PENDING', stepped.now().getTime()],
     ]);
-    await lifecycle.cancel(job!.id);
+    await stepped.lifecycle.cancel(job!.id);
   });
 
   test('a runner deregistering: started → FAILED (then retried), never started → PENDING', async () => {
-    const [a, b] = await lifecycle.create([newJob('once'), newJob('once')]);
+    const [a, b] = await stepped.lifecycle.create([newJob('once'), newJob('once')]);
     const ea = await claimOf(a!.id);
     const eb = await claimOf(b!.id);
-    const settled = await lifecycle.deregister(RUNNER, [ea.id]);
+    const settled = await stepped.lifecycle.deregister(RUNNER, [ea.id]);
     expect(settled).toMatchObject({ abandoned: [ea.id], released: [eb.id] });
     expect((await executionsOf(a!.id)).map((x) => x.status)).toEqual(['FAILED', 'PENDING']);
     expect((await executionsOf(b!.id)).map((x) => x.status)).toEqual(['PENDING']);
-    await lifecycle.cancel(a!.id);
-    await lifecycle.cancel(b!.id);
+    await stepped.lifecycle.cancel(a!.id);
+    await stepped.lifecycle.cancel(b!.id);
   });
 });

@@ -22,13 +22,17 @@ export interface Retention {
  * still kept by retention refers to, a recurring job's definition.
  */
 
-/** A job kept by a dead letter that is neither requeued nor past its own retention. */
+/**
+ * A job (`by: 'job_id'`) or an execution (`by: 'execution_id'`) kept by a dead letter that is neither requeued nor
+ * past its own retention.
+ */
 const keptByDeadLetter = (
-  jobId: ReturnType<typeof sql>,
+  by: 'job_id' | 'execution_id',
+  id: ReturnType<typeof sql>,
   retention: Retention,
   now: ReturnType<typeof sql>,
 ) => sql`
-  EXISTS (SELECT 1 FROM dead_letters d WHERE d.job_id = ${jobId} AND d.requeued_at IS NULL
+  EXISTS (SELECT 1 FROM dead_letters d WHERE ${sql.ref(`d.${by}`)} = ${id} AND d.requeued_at IS NULL
           AND (${retention.deadLetters}::bigint IS NULL
                OR d.created_at >= ${now} - ${retention.deadLetters}::bigint * interval '1 second'))`;
 
@@ -72,7 +76,7 @@ export async function deleteExpiredJobs(
         SELECT j.id FROM jobs j
         WHERE j.kind = 'once' AND j.finished_at IS NOT NULL AND j.retention_seconds IS NULL AND NOT j.keep_forever
           AND j.status = r.status AND j.finished_at < ${now} - r.seconds * interval '1 second'
-          AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter(sql`j.id`, retention, now)}
+          AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter('job_id', sql`j.id`, retention, now)}
         ORDER BY j.finished_at
         LIMIT ${batch}
         FOR UPDATE SKIP LOCKED
@@ -82,7 +86,7 @@ export async function deleteExpiredJobs(
       SELECT j.id FROM jobs j
       WHERE j.kind = 'once' AND j.finished_at IS NOT NULL AND j.retention_seconds IS NOT NULL AND NOT j.keep_forever
         AND j.finished_at < ${now} - j.retention_seconds * interval '1 second'
-        AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter(sql`j.id`, retention, now)}
+        AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter('job_id', sql`j.id`, retention, now)}
       ORDER BY j.finished_at
       LIMIT ${batch}
       FOR UPDATE SKIP LOCKED
@@ -111,9 +115,7 @@ export async function deleteExpiredRecurringExecutions(
               WHEN 'SUCCEEDED' THEN ${retention.succeeded}::bigint
               WHEN 'CANCELLED' THEN ${retention.cancelled}::bigint
               ELSE ${retention.failed}::bigint END) * interval '1 second'
-        AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.execution_id = e.id AND d.requeued_at IS NULL
-                          AND (${retention.deadLetters}::bigint IS NULL
-                               OR d.created_at >= ${now} - ${retention.deadLetters}::bigint * interval '1 second'))
+        AND NOT ${keptByDeadLetter('execution_id', sql`e.id`, retention, now)}
       ORDER BY e.finished_at
       LIMIT ${batch}
       FOR UPDATE OF e SKIP LOCKED
