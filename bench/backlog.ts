@@ -4,7 +4,7 @@ import { ApiClient } from './http.js';
 import { runLatency } from './latency.js';
 import type { Stack } from './stack.js';
 import { type LatencySummary, summarize } from './stats.js';
-import { runThroughput } from './throughput.js';
+import { runThroughput, throughputRun } from './throughput.js';
 
 /**
  * `pnpm bench --scenario backlog` (issue 12): does Hourglass's cost follow the live work rather than its age? The
@@ -183,12 +183,5 @@ export async function throughputOnBacklog(stack: Stack, jobs: number, timeoutMs:
   const { rows } = await stack.db.query<{ since: number }>(
     'SELECT coalesce(max(id), 0)::float8 AS since FROM executions',
   );
-  return runThroughput(stack, {
-    jobs,
-    batchSize: 1000,
-    parallel: 4,
-    timeoutMs,
-    pollMs: 25,
-    since: rows[0]!.since,
-  });
+  return runThroughput(stack, throughputRun(jobs, timeoutMs, rows[0]!.since));
 }

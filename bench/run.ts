@@ -29,7 +29,7 @@ import { type LatencyResult, runLatency } from './latency.js';
 import { runCreateToResult } from './result.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
-import { runThroughput, type ThroughputResult } from './throughput.js';
+import { runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
 import { runTimers, type TimersResult } from './timers.js';
 
 const TARGET_JOBS_PER_SECOND = 5_000;
@@ -231,13 +231,7 @@ async function main() {
   for (let i = 1; i <= opts.iterations; i++) {
     if (opts.throughput) {
       const r = await withStack(server, opts, (stack) =>
-        runThroughput(stack, {
-          jobs: opts.jobs,
-          batchSize: 1000,
-          parallel: 4,
-          timeoutMs: opts.timeoutMs,
-          pollMs: 25,
-        }),
+        runThroughput(stack, throughputRun(opts.jobs, opts.timeoutMs)),
       );
       throughput.push(r);
       console.log(
@@ -431,13 +425,7 @@ async function runBacklogScenario(server: BenchPostgres, opts: Options) {
   const empty: number[] = [];
   for (let i = 1; i <= opts.iterations; i++) {
     const r = await withStack(server, opts, (stack) =>
-      runThroughput(stack, {
-        jobs: opts.jobs,
-        batchSize: 1000,
-        parallel: 4,
-        timeoutMs: opts.timeoutMs,
-        pollMs: 25,
-      }),
+      runThroughput(stack, throughputRun(opts.jobs, opts.timeoutMs)),
     );
     empty.push(r.jobsPerSecond);
     console.log(`empty database, run ${i}: ${formatNumber(r.jobsPerSecond)} jobs/s; ${cpuNote(r.cpu)}`);

@@ -16,6 +16,16 @@ export interface ThroughputOptions {
   since?: number;
 }
 
+/** The throughput scenario's run: `jobs` noop jobs, batches of 1,000, 4 requests in flight, polled every 25 ms. */
+export const throughputRun = (jobs: number, timeoutMs: number, since?: number): ThroughputOptions => ({
+  jobs,
+  batchSize: 1000,
+  parallel: 4,
+  timeoutMs,
+  pollMs: 25,
+  since,
+});
+
 export interface ThroughputResult {
   jobs: number;
   /** Create-to-complete: first create request sent → every job SUCCEEDED. */

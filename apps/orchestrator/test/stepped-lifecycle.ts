@@ -2,6 +2,7 @@ import { type FreshDatabase, freshDatabase } from '@hourglass/testkit/database';
 import { afterAll, beforeAll } from 'vitest';
 import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
+import type { CompletionInput } from '../src/queue/complete-executions.js';
 import type { NewJob } from '../src/queue/insert-jobs.js';
 import { registerRunner } from '../src/queue/register-runner.js';
 
@@ -18,6 +19,12 @@ export interface SteppedLifecycle {
   advance(ms: number): void;
   /** A one-shot job of the runner's type with plain settings, due now; `fields` override. */
   newJob(fields?: Partial<NewJob>): NewJob;
+  /** The runner reports `status` for these executions (a failure says `boom`); `extra` overrides fields. */
+  report(
+    ids: number[],
+    status: CompletionInput['status'],
+    extra?: Partial<CompletionInput>,
+  ): ReturnType<JobLifecycle['complete']>;
 }
 
 export function steppedLifecyclePerFile(opts: {
@@ -59,6 +66,20 @@ export function steppedLifecyclePerFile(opts: {
     advance(ms) {
       now = new Date(now.getTime() + ms);
     },
+    report: (ids, status, extra = {}) =>
+      lifecycle!.complete(
+        opts.runnerId,
+        ids.map((id) => ({
+          id,
+          status,
+          error: status === 'SUCCEEDED' ? null : 'boom',
+          result: null,
+          started_at: null,
+          retryable: null,
+          error_code: null,
+          ...extra,
+        })),
+      ),
     newJob: (fields = {}) => ({
       type: opts.type,
       payload: null,

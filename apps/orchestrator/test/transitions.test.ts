@@ -80,18 +80,7 @@ async function claimOf(jobId: number) {
   return mine[0]!;
 }
 const report = (id: number, status: CompletionInput['status'], extra: Partial<CompletionInput> = {}) =>
-  stepped.lifecycle.complete(RUNNER, [
-    {
-      id,
-      status,
-      error: status === 'SUCCEEDED' ? null : 'boom',
-      result: null,
-      started_at: null,
-      retryable: null,
-      error_code: null,
-      ...extra,
-    },
-  ]);
+  stepped.report([id], status, extra);
 
 /** Builds a job of `kind` in `status`, the way it gets there in production; undefined when unreachable. */
 async function jobIn(kind: JobKind, status: JobStatus, opts: { deadLetter?: boolean } = {}) {
