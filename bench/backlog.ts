@@ -16,7 +16,8 @@ import { runThroughput, throughputRun } from './throughput.js';
  * - read latencies: GET /jobs (first page, a deep cursor page), GET /jobs/{id}/executions, GET /dead-letters,
  *   GET /metrics;
  * - the cleaner deleting the expired history (the cleaner loop's statements and pacing, from here, with a 7-day
- *   retention): rows per second, and enqueue→start latency during the deletion against the same measure idle;
+ *   retention): rows per second, and enqueue→start latency while it deletes against the same measure with it
+ *   stopped, in alternating rounds;
  * - table and index sizes: loaded, after cleaning, after a plain VACUUM (what autovacuum does) and after another
  *   throughput run (freed space reused: the tables do not grow back).
  */
@@ -130,16 +131,24 @@ export async function measureReads(stack: Stack, requests: number): Promise<Reco
 
 export interface CleaningResult {
   deleted: number;
+  /** Seconds the cleaner was at work (its rounds), and its rate over them. */
   seconds: number;
   rowsPerSecond: number;
-  /** Enqueue → handler start with the cleaner idle, then while it deletes. */
+  /** Enqueue → handler start in the rounds with the cleaner stopped, and in those while it deleted. */
   idle: LatencySummary;
   during: LatencySummary;
 }
 
+/** Latency rounds per cycle: ON_ROUNDS with the cleaner deleting, then one with it stopped. */
+const ON_ROUNDS = 2;
+
 /**
- * Deletes the expired history as the cleaner loop does (cleanKind: batches of 1,000 and its rests between them),
- * while single jobs are created and run; `idle` is the same latency measured just before.
+ * Deletes the expired history as the cleaner loop does (cleanKind: its batches and its rests between them) while
+ * single jobs are created and run, in rounds of `latency.samples` jobs. The cleaner works through ON_ROUNDS
+ * rounds, then stops for one, and so on until nothing has expired: `idle` and `during` are sampled the same way,
+ * over the same minutes, so what the machine does besides (another process, a checkpoint) weighs on both alike.
+ * A p99 of a short idle window taken before the deletion against one of the whole deletion compared a quiet
+ * moment with minutes of everything else.
  */
 export async function measureCleaning(
   stack: Stack,
@@ -147,32 +156,40 @@ export async function measureCleaning(
   latency: { samples: number; rate: number; timeoutMs: number },
   batch: number,
 ): Promise<CleaningResult> {
-  const idle = await runLatency(stack, latency);
   const handle = createDatabase(dbUrl, { max: 2, applicationName: 'hourglass-bench-cleaner' });
   const lifecycle = new JobLifecycle(handle.db);
   // The default retention: the seeded history finished 8-9 days ago, past the 7 days of SUCCEEDED.
   const retention = DEFAULT_RETENTION;
+  const roundMs = (latency.samples / latency.rate) * 1000;
   try {
     let deleted = 0;
-    let cleaning = true;
-    const start = performance.now();
-    // The cleaner loop's own pacing, rounds without end: the deletion lasts until nothing has expired.
-    const clean = (async () => {
-      try {
-        deleted = await cleanKind(lifecycle, 'jobs', retention, batch, Number.POSITIVE_INFINITY);
-      } finally {
-        cleaning = false;
-      }
-    })();
+    let working = 0;
+    let done = false;
+    const idle: number[] = [];
     const during: number[] = [];
-    // Latency samples in rounds while the deletion lasts (at least one round).
-    do {
-      const r = await runLatency(stack, { ...latency, samples: Math.min(latency.samples, 50) });
-      during.push(...r.samples);
-    } while (cleaning);
-    await clean;
-    const seconds = (performance.now() - start) / 1000;
-    return { deleted, seconds, rowsPerSecond: deleted / seconds, idle, during: summarize(during) };
+    for (let round = 0; !done; round++) {
+      if (round % (ON_ROUNDS + 1) === ON_ROUNDS) {
+        idle.push(...(await runLatency(stack, latency)).samples);
+        continue;
+      }
+      const started = performance.now();
+      // cleanKind stops after the batch that passes `until`, or at once when fewer than a batch had expired.
+      const cleaning = cleanKind(lifecycle, 'jobs', retention, batch, started + roundMs).then((n) => {
+        working += performance.now() - started;
+        deleted += n;
+        done = performance.now() < started + roundMs;
+      });
+      during.push(...(await runLatency(stack, latency)).samples);
+      await cleaning;
+    }
+    const seconds = working / 1000;
+    return {
+      deleted,
+      seconds,
+      rowsPerSecond: deleted / seconds,
+      idle: summarize(idle),
+      during: summarize(during),
+    };
   } finally {
     await handle.destroy();
   }

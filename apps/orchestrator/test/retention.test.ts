@@ -10,8 +10,10 @@ import {
   claim,
   complete,
   createJob,
+  createJobs,
   eventually,
   failed,
+  jobExecutions,
   orchestratorPerFile,
   registerRunner,
   succeeded,
@@ -240,6 +242,56 @@ describe('over HTTP, with the cleaner loop running', () => {
     expect((await o.app.inject({ method: 'GET', url: `/jobs/${spared.id}` })).json()).toMatchObject({
       retention: 'forever',
     });
+  });
+
+  test('reads after the cleaner deleted every other job: cursor pages, executions and dead letters hold the rest', async () => {
+    const runner = await registerRunner(o, { types: ['paged'], capacity: 24 });
+    // Every other job is kept forever; the others expire a second after they succeed.
+    const jobs = await createJobs(
+      o,
+      Array.from({ length: 24 }, (_, i) => ({
+        type: 'paged',
+        maxAttempts: 1,
+        ...(i % 2 === 0 ? { retention: 'forever' as const } : {}),
+      })),
+    );
+    const claimed = await claim(o, runner, { max: 24 });
+    expect(claimed).toHaveLength(24);
+    // The last one fails: a dead letter, kept by default retention along with its job.
+    for (const e of claimed)
+      await complete(o, runner, e.id, e.jobId === jobs[23]!.id ? failed() : succeeded());
+    const kept = jobs.filter((_, i) => i % 2 === 0 || i === 23).map((j) => j.id);
+    await eventually(
+      'the expired half deleted by the cleaner loop',
+      async () => {
+        const { rows } = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM jobs WHERE type = 'paged'`.execute(o.db);
+        return rows[0]!.n === kept.length ? true : undefined;
+      },
+      30_000,
+    );
+    const seen: number[] = [];
+    let cursor: number | null = null;
+    do {
+      const page = await o.app.inject({
+        method: 'GET',
+        url: `/jobs?type=paged&limit=5${cursor ? `&cursor=${cursor}` : ''}`,
+      });
+      expect(page.statusCode, page.body).toBe(200);
+      const body = page.json() as { items: { id: number }[]; nextCursor: number | null };
+      seen.push(...body.items.map((j) => j.id));
+      cursor = body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toEqual([...kept].sort((a, b) => b - a)); // newest first, each once
+    for (const id of [kept[0]!, kept.at(-1)!]) {
+      const history = await jobExecutions(o, id);
+      expect(history).toHaveLength(1);
+      expect(history[0]!.jobId).toBe(id);
+    }
+    const letters = await o.app.inject({ method: 'GET', url: '/dead-letters?limit=500' });
+    expect((letters.json() as { items: { jobId: number }[] }).items.map((d) => d.jobId)).toContain(
+      jobs[23]!.id,
+    );
   });
 
   test('the cleaner loop deletes a succeeded job once RETENTION_SUCCEEDED_SECONDS has passed, and counts it', async () => {
