@@ -32,6 +32,7 @@ import {
 } from '../queue/materialize-occurrences.js';
 import { pauseJobWork, setNextRun, updateSchedule } from '../queue/pause-resume-job.js';
 import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
+import { enqueueCallbacks, recordEvents } from '../queue/record-events.js';
 import { releaseExecutions } from '../queue/release-executions.js';
 import { lockDeadLetter, markRequeued } from '../queue/requeue-dead-letter.js';
 import { type RetryRow, retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
@@ -53,6 +54,17 @@ const CLEANERS = {
 export type CleanTarget = keyof typeof CLEANERS;
 export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];
 
+/** The event each command writes when it is carried out (issue 13). */
+const COMMAND_EVENTS = {
+  cancel: 'job.cancelled',
+  pause: 'job.paused',
+  resume: 'job.resumed',
+  reschedule: 'job.rescheduled',
+  trigger: 'job.triggered',
+  requeue: 'job.requeued',
+  delete: 'job.deleted',
+} as const satisfies Record<JobCommand, string>;
+
 /**
  * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
  * through a method here: commands (cancel, pause, resume, reschedule, trigger, requeue) are decided against the
@@ -62,26 +74,34 @@ export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];
  *
  * `at` is the time the lifecycle acts at: null (production) means the database's now(); a test passes a clock to
  * move time (lease expiry, backoff) without waiting.
+ *
+ * Every change writes its events (issue 13) in its own transaction: the set-based statements in a CTE of the same
+ * statement (see queue/record-events.ts), commands here. `eventsWritten` is called after a transaction that wrote
+ * some commits (the replica's event sequencer then numbers them at once, instead of on its safety-net tick).
  */
 export class JobLifecycle {
   constructor(
     private readonly db: Db,
     private readonly at: () => Date | null = () => null,
+    private readonly eventsWritten: () => void = () => {},
   ) {}
 
   /** New jobs (and first executions of one-shot jobs), in one statement. */
-  create(jobs: NewJob[]): Promise<JobRow[]> {
-    return insertJobs(this.db, jobs, this.at());
+  async create(jobs: NewJob[]): Promise<JobRow[]> {
+    const rows = await insertJobs(this.db, jobs, this.at());
+    return this.written(rows, rows);
   }
 
-  /** Cancels a job; returns it and the executions whose runners are told to abort. */
-  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[] }> {
+  /**
+   * Cancels a job; returns it, the executions whose runners are told to abort, and the due times of the completion
+   * callback it created (when the job has a callback URL and was not cancelled already).
+   */
+  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[]; callbacks: Date[] }> {
     return this.command(jobId, 'cancel', async (trx, { job }, rule, at) => {
       const abortRequested = await cancelJobWork(trx, jobId, at);
-      return {
-        job: await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at),
-        abortRequested,
-      };
+      const cancelled = await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at);
+      const callbacks = job.status === 'CANCELLED' ? [] : await enqueueCallbacks(trx, [jobId], at);
+      return { job: cancelled, abortRequested, callbacks };
     });
   }
 
@@ -127,32 +147,48 @@ export class JobLifecycle {
    */
   async requeue(deadLetterId: number): Promise<ExecutionRow> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
-      const dl = await lockDeadLetter(trx, deadLetterId);
-      if (!dl) throw notFound('dead letter', deadLetterId);
-      if (dl.requeued_at)
-        throw new AppError('ALREADY_REQUEUED', `dead letter ${deadLetterId} was already requeued`);
-      const locked = await lockJob(trx, dl.job_id, at);
-      if (!locked) throw notFound('job', dl.job_id);
-      const { job, open } = locked;
-      const decision = decide('requeue', job);
-      if (!decision.allowed)
-        throw refusalError(decision.refusal, `the job of dead letter ${deadLetterId}`, job.status);
-      // A one-shot job with an open execution would run twice (the table refuses its open states; this also covers
-      // a row the status does not show yet). The database refuses it too (executions_one_open_per_once_job).
-      if (job.kind === 'once' && open) {
-        throw new AppError(
-          'JOB_STATE',
-          `the job of dead letter ${deadLetterId} already has a pending or running execution (it was triggered); requeueing would run it twice`,
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const dl = await lockDeadLetter(trx, deadLetterId);
+        if (!dl) throw notFound('dead letter', deadLetterId);
+        if (dl.requeued_at)
+          throw new AppError('ALREADY_REQUEUED', `dead letter ${deadLetterId} was already requeued`);
+        const locked = await lockJob(trx, dl.job_id, at);
+        if (!locked) throw notFound('job', dl.job_id);
+        const { job, open } = locked;
+        const decision = decide('requeue', job);
+        if (!decision.allowed)
+          throw refusalError(decision.refusal, `the job of dead letter ${deadLetterId}`, job.status);
+        // A one-shot job with an open execution would run twice (the table refuses its open states; this also covers
+        // a row the status does not show yet). The database refuses it too (executions_one_open_per_once_job).
+        if (job.kind === 'once' && open) {
+          throw new AppError(
+            'JOB_STATE',
+            `the job of dead letter ${deadLetterId} already has a pending or running execution (it was triggered); requeueing would run it twice`,
+          );
+        }
+        const execution = await insertFreshExecution(trx, job, at);
+        await markRequeued(trx, deadLetterId, execution.id, at);
+        if (decision.rule.to !== 'unchanged') {
+          await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
+        }
+        await recordEvents(
+          trx,
+          [
+            {
+              kind: COMMAND_EVENTS.requeue,
+              jobId: job.id,
+              executionId: execution.id,
+              jobType: job.type,
+              data: { from: job.status, status: statusAfter(decision.rule, job.status), deadLetterId },
+            },
+          ],
+          at,
         );
-      }
-      const execution = await insertFreshExecution(trx, job, at);
-      await markRequeued(trx, deadLetterId, execution.id, at);
-      if (decision.rule.to !== 'unchanged') {
-        await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
-      }
-      return execution;
-    });
+        return execution;
+      })
+      .then((r) => this.written(r));
   }
 
   /**
@@ -199,8 +235,9 @@ export class JobLifecycle {
   }
 
   /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */
-  claim(claim: Claim): Promise<ClaimedRow[]> {
-    return claimExecutions(this.db, claim, this.at());
+  async claim(claim: Claim): Promise<ClaimedRow[]> {
+    const rows = await claimExecutions(this.db, claim, this.at());
+    return this.written(rows, rows);
   }
 
   /** Gives back executions claimed for a runner that never received them (RUNNING → PENDING, or CANCELLED). */
@@ -217,31 +254,37 @@ export class JobLifecycle {
     outcomes: CompletionInput[],
   ): Promise<{ recorded: RecordedRow[]; prior: PriorOutcomeRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
-      const recorded = await completeExecutions(trx, runnerId, outcomes, at);
-      const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
-      const retries = await retryOrDeadLetter(trx, failed, at);
-      const recordedIds = new Set(recorded.map((r) => r.id));
-      const prior = await readPriorOutcomes(
-        trx,
-        outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
-      );
-      return { recorded, prior, retries };
-    });
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const recorded = await completeExecutions(trx, runnerId, outcomes, at);
+        const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
+        const retries = await retryOrDeadLetter(trx, failed, at);
+        const recordedIds = new Set(recorded.map((r) => r.id));
+        const prior = await readPriorOutcomes(
+          trx,
+          outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
+        );
+        return { recorded, prior, retries };
+      })
+      .then((r) => this.written(r, r.recorded));
   }
 
   /** Expired leases (up to `batch`) become TIMED_OUT, then retried or dead-lettered, in one transaction. */
   async reapExpired(batch: number): Promise<{ reaped: FinishedExecutionRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
-      const reaped = await reapExpiredLeases(trx, batch, at);
-      const retries = await retryOrDeadLetter(
-        trx,
-        reaped.map((r) => r.id),
-        at,
-      );
-      return { reaped, retries };
-    });
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const reaped = await reapExpiredLeases(trx, batch, at);
+        const retries = await retryOrDeadLetter(
+          trx,
+          reaped.map((r) => r.id),
+          at,
+        );
+        return { reaped, retries };
+      })
+      .then((r) => this.written(r, r.reaped));
   }
 
   /**
@@ -250,10 +293,13 @@ export class JobLifecycle {
    */
   async deregister(runnerId: string, started: number[] | undefined) {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
-      const settled = await deregisterRunner(trx, runnerId, started, at);
-      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
-    });
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const settled = await deregisterRunner(trx, runnerId, started, at);
+        return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
+      })
+      .then((r) => this.written(r));
   }
 
   /** Renews the leases a runner lists; gives back what it holds without listing (see heartbeat-runner.ts). */
@@ -269,48 +315,51 @@ export class JobLifecycle {
    */
   async materializeDueOccurrences(limits: { jobs: number; steps: number; sliceMs: number }) {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
-      const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
-      const created: Date[] = [];
-      const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
-      let steps = 0;
-      // A full batch may have more due jobs behind it.
-      let more = jobs.length === limits.jobs;
-      for (const job of jobs) {
-        if (steps >= limits.steps) {
-          // The rest of the batch is left for the next tick (its locks go with this transaction).
-          more = true;
-          break;
-        }
-        const plan = planOccurrences({
-          schedule: scheduleOf(job),
-          nextRunAt: job.next_run_at,
-          now: job.now,
-          catchUp: job.catch_up_policy,
-          overlap: job.overlap_policy,
-          busy: job.busy,
-          previousSkip: job.skipped_until
-            ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
-            : null,
-          sliceMs: limits.sliceMs,
-        });
-        steps += plan.steps;
-        more ||= plan.more;
-        const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
-        created.push(
-          ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt, at)),
-        );
-        const skipped = plan.occurrences.filter((o) => o.status !== 'CREATED');
-        if (skipped.length > 0) {
-          notRun.push({
-            jobId: job.id,
-            skipped: skipped.reduce((n, o) => n + o.count, 0),
-            reason: skipped[0]!.reason,
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
+        const created: Date[] = [];
+        const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
+        let steps = 0;
+        // A full batch may have more due jobs behind it.
+        let more = jobs.length === limits.jobs;
+        for (const job of jobs) {
+          if (steps >= limits.steps) {
+            // The rest of the batch is left for the next tick (its locks go with this transaction).
+            more = true;
+            break;
+          }
+          const plan = planOccurrences({
+            schedule: scheduleOf(job),
+            nextRunAt: job.next_run_at,
+            now: job.now,
+            catchUp: job.catch_up_policy,
+            overlap: job.overlap_policy,
+            busy: job.busy,
+            previousSkip: job.skipped_until
+              ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
+              : null,
+            sliceMs: limits.sliceMs,
           });
+          steps += plan.steps;
+          more ||= plan.more;
+          const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
+          created.push(
+            ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt, at)),
+          );
+          const skipped = plan.occurrences.filter((o) => o.status !== 'CREATED');
+          if (skipped.length > 0) {
+            notRun.push({
+              jobId: job.id,
+              skipped: skipped.reduce((n, o) => n + o.count, 0),
+              reason: skipped[0]!.reason,
+            });
+          }
         }
-      }
-      return { created, more, notRun };
-    });
+        return { created, more, notRun };
+      })
+      .then((r) => this.written(r, r.created));
   }
 
   /**
@@ -323,6 +372,7 @@ export class JobLifecycle {
     for (const jobId of await jobsWithRunnableQueue(this.db, limit)) {
       if (await this.db.transaction().execute((trx) => startQueuedOccurrence(trx, jobId, at))) started++;
     }
+    if (started > 0) this.eventsWritten();
     return started;
   }
 
@@ -341,12 +391,39 @@ export class JobLifecycle {
     ) => Promise<T>,
   ): Promise<T> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const locked = await lockJob(trx, jobId, at);
       if (!locked) throw notFound('job', jobId);
-      const decision = decide(command, locked.job);
-      if (!decision.allowed) throw refusalError(decision.refusal, `job ${jobId}`, locked.job.status);
-      return change(trx, locked, decision.rule, at);
+      const { job } = locked;
+      const decision = decide(command, job);
+      if (!decision.allowed) throw refusalError(decision.refusal, `job ${jobId}`, job.status);
+      const changed = await change(trx, locked, decision.rule, at);
+      const to = decision.rule.to === 'unchanged' ? job.status : decision.rule.to;
+      // Cancelling a cancelled job changes nothing: no second event.
+      if (!(command === 'cancel' && job.status === 'CANCELLED')) {
+        const executionId = command === 'trigger' ? (changed as { id?: number }).id : undefined;
+        await recordEvents(
+          trx,
+          [
+            {
+              kind: COMMAND_EVENTS[command],
+              jobId,
+              executionId: executionId ?? null,
+              jobType: job.type,
+              data: to === 'deleted' ? { from: job.status } : { from: job.status, status: to },
+            },
+          ],
+          at,
+        );
+      }
+      return changed;
     });
+    return this.written(result);
+  }
+
+  /** Tells the event sequencer that a committed transaction wrote events (unless `rows` says nothing changed). */
+  private written<T>(result: T, rows?: readonly unknown[]): T {
+    if (!rows || rows.length > 0) this.eventsWritten();
+    return result;
   }
 }
