@@ -4,6 +4,7 @@ import { AppError, notFound } from '../errors.js';
 import { cancelJobWork } from '../queue/cancel-job.js';
 import { type Claim, type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
 import {
+  deleteExpiredEvents,
   deleteExpiredJobs,
   deleteExpiredOccurrences,
   deleteExpiredRecurringExecutions,
@@ -50,6 +51,7 @@ const CLEANERS = {
   executions: deleteExpiredRecurringExecutions,
   occurrences: deleteExpiredOccurrences,
   runners: deleteOfflineRunners,
+  events: deleteExpiredEvents,
 };
 export type CleanTarget = keyof typeof CLEANERS;
 export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];

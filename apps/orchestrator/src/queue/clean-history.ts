@@ -11,6 +11,8 @@ export interface Retention {
   deadLetters: number | null;
   skippedOccurrences: number;
   offlineRunners: number;
+  /** Events of the stream (issue 13), by their time. */
+  events: number;
 }
 
 /**
@@ -174,6 +176,31 @@ export async function deleteOfflineRunners(
       FOR UPDATE SKIP LOCKED
     )
     DELETE FROM runners WHERE id IN (SELECT id FROM doomed)
+    RETURNING id
+  `.execute(db);
+  return rows.length;
+}
+
+/**
+ * Events older than RETENTION_EVENTS (oldest first, by events_at). Events refer to jobs by id only, so a job's
+ * events outlive it (its `job.deleted` is among them) until they age out themselves.
+ */
+export async function deleteExpiredEvents(
+  db: Db,
+  retention: Retention,
+  batch: number,
+  at: Date | null = null,
+): Promise<number> {
+  const now = atOrNow(at);
+  const { rows } = await sql<{ id: number }>`
+    WITH doomed AS (
+      SELECT id FROM events
+      WHERE at < ${now} - ${retention.events}::bigint * interval '1 second'
+      ORDER BY at
+      LIMIT ${batch}
+      FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM events WHERE id = ANY(ARRAY(SELECT id FROM doomed))
     RETURNING id
   `.execute(db);
   return rows.length;
