@@ -395,6 +395,29 @@ describe('filters and input', () => {
     await stream.close();
   });
 
+  test('follow=false sends what exists and ends (a plain HTTP answer: curl, app.inject)', async () => {
+    const job = await createJob(o, { type: 'history' });
+    // Numbered a moment after the create (the sequencer's round): read until it is there.
+    const res = await eventually('the event', async () => {
+      const r = await o.app.inject({ method: 'GET', url: `/events?jobId=${job.id}&after=0&follow=false` });
+      return r.body.includes('event: job.created') ? r : undefined;
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/event-stream');
+    const messages = res.body.split('\n\n').filter((m) => m.startsWith('id: '));
+    expect(messages).toHaveLength(1);
+    const [idLine, eventLine, dataLine] = messages[0]!.split('\n');
+    const event = JSON.parse(dataLine!.slice('data: '.length));
+    expect(idLine).toBe(`id: ${event.id}`);
+    expect(eventLine).toBe('event: job.created');
+    expect(event).toMatchObject({
+      kind: 'job.created',
+      jobId: job.id,
+      jobType: 'history',
+      data: { kind: 'once' },
+    });
+  });
+
   test.each([
     ['kinds=job.exploded', 'kinds'],
     ['kinds=nothing.*', 'kinds'],
@@ -402,6 +425,7 @@ describe('filters and input', () => {
     ['after=-1', 'after'],
     ['type=Not%20A%20Type', 'type'],
     ['colour=red', ''],
+    ['follow=maybe', 'follow'],
   ])('GET /events?%s is a 400 naming %s', async (query, field) => {
     const res = await o.app.inject({ method: 'GET', url: `/events?${query}` });
     expect(res.statusCode, res.body).toBe(400);

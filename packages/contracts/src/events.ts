@@ -93,5 +93,13 @@ export const EventsQuery = z.strictObject({
   type: JobTypeName.optional(),
   kinds: EventKindsFilter.optional(),
   after: EventCursor.optional(),
+  /**
+   * `false`: end the stream once it has sent what exists at the time of the request (a script or a test reading
+   * history; `curl`). Default `true`: follow new events until the client goes away.
+   */
+  follow: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 export type EventsQuery = z.output<typeof EventsQuery>;

@@ -48,6 +48,7 @@ export class EventFeed {
    * The events after `cursor` that match `filter`, page by page, for as long as `signal` is not aborted and the
    * feed is open; between pages at the head, `idle()` is awaited every `idleMs` without events (the keep-alive).
    * Each yielded page is in id order and follows the previous one; `cursor` moves past ids that did not match.
+   * With `untilHead`, it ends once it has reached the head as it was when it started.
    */
   async *follow(
     filter: EventFilter,
@@ -55,6 +56,7 @@ export class EventFeed {
     signal: AbortSignal,
     idleMs: number,
     idle: () => Promise<void>,
+    untilHead = false,
   ): AsyncGenerator<EventRow[]> {
     let after = cursor;
     let lastSent = Date.now();
@@ -72,7 +74,7 @@ export class EventFeed {
           lastSent = Date.now();
         }
       }
-      if (signal.aborted || this.closed) return;
+      if (signal.aborted || this.closed || untilHead) return;
       const quietFor = Date.now() - lastSent;
       if (quietFor >= idleMs) {
         await idle();

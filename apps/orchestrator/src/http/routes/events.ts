@@ -47,7 +47,7 @@ export const eventRoutes =
         },
       },
       async (req, reply) => {
-        const { jobId, type, kinds, after } = req.query;
+        const { jobId, type, kinds, after, follow } = req.query;
         const resumeFrom = req.headers['last-event-id'] ?? after;
         const cursor = resumeFrom ?? (await s.events.refreshHead());
         const res = reply.raw;
@@ -77,13 +77,15 @@ export const eventRoutes =
                 res.on('close', done);
               });
         try {
-          for await (const page of s.events.follow(
+          const pages = s.events.follow(
             { jobId, type, kinds },
             cursor,
             closed.signal,
             KEEP_ALIVE_MS,
             () => written(': keep-alive\n\n'),
-          )) {
+            !follow,
+          );
+          for await (const page of pages) {
             await written(page.map(sseMessage).join(''));
           }
         } catch (err) {
