@@ -61,8 +61,10 @@ export const eventRoutes =
           // Proxies such as nginx buffer responses unless told not to; a stream must not wait in a buffer.
           'x-accel-buffering': 'no',
         });
-        // The stream is open: a client can tell "connected, nothing yet" from "still connecting".
-        res.write(': connected\n\n');
+        // The stream is open (a client can tell "connected, nothing yet" from "still connecting"), and from where: a
+        // client that started "from now" and reconnects before any event came resumes from this id, not from a later
+        // "now" (a comment, so SSE clients that do not look for it ignore it).
+        res.write(`: connected, after ${cursor}\n\n`);
         // Resolves once the client has taken what was written (or went away).
         const written = (chunk: string) =>
           res.write(chunk)
