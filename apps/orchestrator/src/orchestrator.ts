@@ -36,7 +36,14 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const catalog = new JobTypeCatalog(db, listen, log);
   const metrics = createMetrics(db, { dbRefreshMs: config.METRICS_DB_REFRESH_MS });
   const sequencer = new EventSequencer(db, log, config.WAKE_SAFETY_NET_MS);
-  const feed = new EventFeed(db, listen, sequencer, log, config.WAKE_SAFETY_NET_MS);
+  const feed = new EventFeed(
+    db,
+    listen,
+    sequencer,
+    log,
+    config.WAKE_SAFETY_NET_MS,
+    config.EVENTS_KEEP_ALIVE_MS,
+  );
   const lifecycle = new JobLifecycle(db, undefined, sequencer.poke);
   const services = createServices({
     db,

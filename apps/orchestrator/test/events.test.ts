@@ -439,6 +439,23 @@ describe('filters and input', () => {
   });
 });
 
+describe('keep-alive', () => {
+  test('a quiet stream gets a keep-alive comment every EVENTS_KEEP_ALIVE_MS, and no event', async () => {
+    const quiet = await startTestOrchestrator({ listen: true, env: { EVENTS_KEEP_ALIVE_MS: '200' } });
+    try {
+      const stream = follow(quiet, 'type=nothing-ever');
+      await eventually('two keep-alives', async () =>
+        stream.comments.filter((c) => c === 'keep-alive').length >= 2 ? true : undefined,
+      );
+      expect(stream.comments[0]).toMatch(/^connected, after \d+$/);
+      expect(stream.events).toEqual([]);
+      await stream.close();
+    } finally {
+      await stopTestOrchestrator(quiet);
+    }
+  });
+});
+
 describe('scopes', () => {
   const ADMIN = 'bootstrap-admin-key-for-events';
   let secured: TestOrchestrator;

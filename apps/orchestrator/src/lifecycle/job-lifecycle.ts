@@ -149,48 +149,46 @@ export class JobLifecycle {
    */
   async requeue(deadLetterId: number): Promise<ExecutionRow> {
     const at = this.at();
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        const dl = await lockDeadLetter(trx, deadLetterId);
-        if (!dl) throw notFound('dead letter', deadLetterId);
-        if (dl.requeued_at)
-          throw new AppError('ALREADY_REQUEUED', `dead letter ${deadLetterId} was already requeued`);
-        const locked = await lockJob(trx, dl.job_id, at);
-        if (!locked) throw notFound('job', dl.job_id);
-        const { job, open } = locked;
-        const decision = decide('requeue', job);
-        if (!decision.allowed)
-          throw refusalError(decision.refusal, `the job of dead letter ${deadLetterId}`, job.status);
-        // A one-shot job with an open execution would run twice (the table refuses its open states; this also covers
-        // a row the status does not show yet). The database refuses it too (executions_one_open_per_once_job).
-        if (job.kind === 'once' && open) {
-          throw new AppError(
-            'JOB_STATE',
-            `the job of dead letter ${deadLetterId} already has a pending or running execution (it was triggered); requeueing would run it twice`,
-          );
-        }
-        const execution = await insertFreshExecution(trx, job, at);
-        await markRequeued(trx, deadLetterId, execution.id, at);
-        if (decision.rule.to !== 'unchanged') {
-          await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
-        }
-        await recordEvents(
-          trx,
-          [
-            {
-              kind: COMMAND_EVENTS.requeue,
-              jobId: job.id,
-              executionId: execution.id,
-              jobType: job.type,
-              data: { from: job.status, status: statusAfter(decision.rule, job.status), deadLetterId },
-            },
-          ],
-          at,
+    const result = await this.db.transaction().execute(async (trx) => {
+      const dl = await lockDeadLetter(trx, deadLetterId);
+      if (!dl) throw notFound('dead letter', deadLetterId);
+      if (dl.requeued_at)
+        throw new AppError('ALREADY_REQUEUED', `dead letter ${deadLetterId} was already requeued`);
+      const locked = await lockJob(trx, dl.job_id, at);
+      if (!locked) throw notFound('job', dl.job_id);
+      const { job, open } = locked;
+      const decision = decide('requeue', job);
+      if (!decision.allowed)
+        throw refusalError(decision.refusal, `the job of dead letter ${deadLetterId}`, job.status);
+      // A one-shot job with an open execution would run twice (the table refuses its open states; this also covers
+      // a row the status does not show yet). The database refuses it too (executions_one_open_per_once_job).
+      if (job.kind === 'once' && open) {
+        throw new AppError(
+          'JOB_STATE',
+          `the job of dead letter ${deadLetterId} already has a pending or running execution (it was triggered); requeueing would run it twice`,
         );
-        return execution;
-      })
-      .then((r) => this.written(r));
+      }
+      const execution = await insertFreshExecution(trx, job, at);
+      await markRequeued(trx, deadLetterId, execution.id, at);
+      if (decision.rule.to !== 'unchanged') {
+        await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
+      }
+      await recordEvents(
+        trx,
+        [
+          {
+            kind: COMMAND_EVENTS.requeue,
+            jobId: job.id,
+            executionId: execution.id,
+            jobType: job.type,
+            data: { from: job.status, status: statusAfter(decision.rule, job.status), deadLetterId },
+          },
+        ],
+        at,
+      );
+      return execution;
+    });
+    return this.written(result);
   }
 
   /**
@@ -256,37 +254,33 @@ export class JobLifecycle {
     outcomes: CompletionInput[],
   ): Promise<{ recorded: RecordedRow[]; prior: PriorOutcomeRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        const recorded = await completeExecutions(trx, runnerId, outcomes, at);
-        const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
-        const retries = await retryOrDeadLetter(trx, failed, at);
-        const recordedIds = new Set(recorded.map((r) => r.id));
-        const prior = await readPriorOutcomes(
-          trx,
-          outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
-        );
-        return { recorded, prior, retries };
-      })
-      .then((r) => this.written(r, r.recorded));
+    const result = await this.db.transaction().execute(async (trx) => {
+      const recorded = await completeExecutions(trx, runnerId, outcomes, at);
+      const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
+      const retries = await retryOrDeadLetter(trx, failed, at);
+      const recordedIds = new Set(recorded.map((r) => r.id));
+      const prior = await readPriorOutcomes(
+        trx,
+        outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
+      );
+      return { recorded, prior, retries };
+    });
+    return this.written(result, result.recorded);
   }
 
   /** Expired leases (up to `batch`) become TIMED_OUT, then retried or dead-lettered, in one transaction. */
   async reapExpired(batch: number): Promise<{ reaped: FinishedExecutionRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        const reaped = await reapExpiredLeases(trx, batch, at);
-        const retries = await retryOrDeadLetter(
-          trx,
-          reaped.map((r) => r.id),
-          at,
-        );
-        return { reaped, retries };
-      })
-      .then((r) => this.written(r, r.reaped));
+    const result = await this.db.transaction().execute(async (trx) => {
+      const reaped = await reapExpiredLeases(trx, batch, at);
+      const retries = await retryOrDeadLetter(
+        trx,
+        reaped.map((r) => r.id),
+        at,
+      );
+      return { reaped, retries };
+    });
+    return this.written(result, result.reaped);
   }
 
   /**
@@ -295,13 +289,11 @@ export class JobLifecycle {
    */
   async deregister(runnerId: string, started: number[] | undefined) {
     const at = this.at();
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        const settled = await deregisterRunner(trx, runnerId, started, at);
-        return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
-      })
-      .then((r) => this.written(r));
+    const result = await this.db.transaction().execute(async (trx) => {
+      const settled = await deregisterRunner(trx, runnerId, started, at);
+      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
+    });
+    return this.written(result);
   }
 
   /** Renews the leases a runner lists; gives back what it holds without listing (see heartbeat-runner.ts). */
@@ -317,51 +309,49 @@ export class JobLifecycle {
    */
   async materializeDueOccurrences(limits: { jobs: number; steps: number; sliceMs: number }) {
     const at = this.at();
-    return this.db
-      .transaction()
-      .execute(async (trx) => {
-        const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
-        const created: Date[] = [];
-        const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
-        let steps = 0;
-        // A full batch may have more due jobs behind it.
-        let more = jobs.length === limits.jobs;
-        for (const job of jobs) {
-          if (steps >= limits.steps) {
-            // The rest of the batch is left for the next tick (its locks go with this transaction).
-            more = true;
-            break;
-          }
-          const plan = planOccurrences({
-            schedule: scheduleOf(job),
-            nextRunAt: job.next_run_at,
-            now: job.now,
-            catchUp: job.catch_up_policy,
-            overlap: job.overlap_policy,
-            busy: job.busy,
-            previousSkip: job.skipped_until
-              ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
-              : null,
-            sliceMs: limits.sliceMs,
-          });
-          steps += plan.steps;
-          more ||= plan.more;
-          const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
-          created.push(
-            ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt, at)),
-          );
-          const skipped = plan.occurrences.filter((o) => o.status !== 'CREATED');
-          if (skipped.length > 0) {
-            notRun.push({
-              jobId: job.id,
-              skipped: skipped.reduce((n, o) => n + o.count, 0),
-              reason: skipped[0]!.reason,
-            });
-          }
+    const result = await this.db.transaction().execute(async (trx) => {
+      const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
+      const created: Date[] = [];
+      const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
+      let steps = 0;
+      // A full batch may have more due jobs behind it.
+      let more = jobs.length === limits.jobs;
+      for (const job of jobs) {
+        if (steps >= limits.steps) {
+          // The rest of the batch is left for the next tick (its locks go with this transaction).
+          more = true;
+          break;
         }
-        return { created, more, notRun };
-      })
-      .then((r) => this.written(r, r.created));
+        const plan = planOccurrences({
+          schedule: scheduleOf(job),
+          nextRunAt: job.next_run_at,
+          now: job.now,
+          catchUp: job.catch_up_policy,
+          overlap: job.overlap_policy,
+          busy: job.busy,
+          previousSkip: job.skipped_until
+            ? { reason: job.skipped_reason, lastScheduledFor: job.skipped_until }
+            : null,
+          sliceMs: limits.sliceMs,
+        });
+        steps += plan.steps;
+        more ||= plan.more;
+        const extendSkippedAt = plan.extendsPrevious ? job.skipped_from : null;
+        created.push(
+          ...(await recordOccurrences(trx, job, plan.occurrences, plan.nextRunAt, extendSkippedAt, at)),
+        );
+        const skipped = plan.occurrences.filter((o) => o.status !== 'CREATED');
+        if (skipped.length > 0) {
+          notRun.push({
+            jobId: job.id,
+            skipped: skipped.reduce((n, o) => n + o.count, 0),
+            reason: skipped[0]!.reason,
+          });
+        }
+      }
+      return { created, more, notRun };
+    });
+    return this.written(result, result.created);
   }
 
   /**

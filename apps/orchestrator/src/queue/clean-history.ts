@@ -182,8 +182,11 @@ export async function deleteOfflineRunners(
 }
 
 /**
- * Events older than RETENTION_EVENTS (oldest first, by events_at). Events refer to jobs by id only, so a job's
- * events outlive it (its `job.deleted` is among them) until they age out themselves.
+ * Events older than RETENTION_EVENTS. Ids follow time (the sequencer numbers events as their transactions commit),
+ * so the oldest events are the lowest ids: a batch takes the lowest `batch` ids and deletes those past retention,
+ * by the primary key (no index on `at`, which every event would pay for). An event numbered late (after an outage
+ * of every sequencer) goes with its neighbours. Events refer to jobs by id only, so a job's events outlive it (its
+ * `job.deleted` is among them) until they age out themselves.
  */
 export async function deleteExpiredEvents(
   db: Db,
@@ -193,12 +196,11 @@ export async function deleteExpiredEvents(
 ): Promise<number> {
   const now = atOrNow(at);
   const { rows } = await sql<{ id: number }>`
-    WITH doomed AS (
-      SELECT id FROM events
-      WHERE at < ${now} - ${retention.events}::bigint * interval '1 second'
-      ORDER BY at
-      LIMIT ${batch}
-      FOR UPDATE SKIP LOCKED
+    WITH oldest AS (
+      SELECT id, at FROM events ORDER BY id LIMIT ${batch} FOR UPDATE SKIP LOCKED
+    ),
+    doomed AS (
+      SELECT id FROM oldest WHERE at < ${now} - ${retention.events}::bigint * interval '1 second'
     )
     DELETE FROM events WHERE id = ANY(ARRAY(SELECT id FROM doomed))
     RETURNING id

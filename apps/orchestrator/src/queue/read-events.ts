@@ -23,7 +23,7 @@ export interface EventFilter {
  * Events with ids in (after, upTo] that match the filter, in id order, at most `limit`. The range bounds what one
  * page scans whatever the filter (a rare kind must not walk the whole table per page); the caller moves `after` to
  * `upTo` when the page is not full. Only the conditions given are in the statement, so the planner picks the
- * index for them (events_job, events_type, or the primary key).
+ * index for them (events_job for a job, else the primary key over the window).
  */
 export async function readEvents(
   db: Db,

@@ -27,6 +27,8 @@ export class EventFeed {
     sequencer: EventSequencer,
     private readonly log: Logger,
     private readonly safetyNetMs = 1_000,
+    /** A stream quiet this long gets a keep-alive (EVENTS_KEEP_ALIVE_MS; the contract says 15 s). */
+    readonly keepAliveMs = 15_000,
   ) {
     listen.subscribe(EVENTS_CHANNEL, (payload) => this.advance(Number(payload)));
     // Rounds committed while we were not listening: re-read the head.

@@ -4,11 +4,17 @@ import { sequenceEvents } from '../queue/sequence-events.js';
 
 /** The most outbox rows one round numbers (one transaction): a backlog is worked through in rounds of this size. */
 const ROUND_BATCH = 5_000;
+/**
+ * While writes keep coming, rounds start at most this often: each round is a transaction (a commit to flush), and
+ * under load a round right after each claim or report cost more than the events themselves (pnpm bench,
+ * throughput). Events reach streams up to this much later; an idle system numbers at once.
+ */
+const ROUND_SPACING_MS = 20;
 
 /**
  * Numbers the events this replica (or any) wrote, so that streams can serve them (see queue/sequence-events.ts):
- * - after a transaction of this replica wrote events (`poke`), a round starts at once, or right after the round in
- *   flight: pokes during a round are folded into one more round, so a burst costs a round or two, not one per event;
+ * - after a transaction of this replica wrote events (`poke`), a round starts at once, or after the round in flight
+ *   (spaced by ROUND_SPACING_MS): pokes meanwhile are folded into that one round, so a burst costs a round or two;
  * - a round that filled its batch is followed by another at once;
  * - a safety-net round every `safetyNetMs` numbers what nobody poked for (a replica that died between its commit
  *   and its round, a runner back from OFFLINE by heartbeat).
@@ -76,6 +82,7 @@ export class EventSequencer {
         return;
       }
       if (this.stopped || !(full || this.again)) return;
+      if (!full) await new Promise((r) => setTimeout(r, ROUND_SPACING_MS));
     }
   }
 }

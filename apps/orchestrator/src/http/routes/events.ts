@@ -5,9 +5,6 @@ import type { EventRow } from '../../queue/read-events.js';
 import type { Services } from '../../services/index.js';
 import { doc } from '../docs.js';
 
-/** A comment line this often keeps proxies and load balancers from closing a quiet stream (the contract: 15 s). */
-const KEEP_ALIVE_MS = 15_000;
-
 /** One event as an SSE message: `id:`, `event:` (its kind) and the event as JSON on one `data:` line. */
 export function sseMessage(e: EventRow): string {
   const event: HourglassEvent = {
@@ -83,7 +80,8 @@ export const eventRoutes =
             { jobId, type, kinds },
             cursor,
             closed.signal,
-            KEEP_ALIVE_MS,
+            // A comment line keeps proxies and load balancers from closing a quiet stream.
+            s.events.keepAliveMs,
             () => written(': keep-alive\n\n'),
             !follow,
           );
