@@ -1140,6 +1140,34 @@ const ROUTES: Route[] = [
     bad: idRoute('GET', (id) => `/timers/${id}`),
     someInput: () => fc.constant({ url: `/timers/${fx.timerId}`, headers: {} }),
   },
+  // Events. Every request here must be refused: a valid one would be a stream that never ends.
+  {
+    method: 'GET',
+    path: '/events',
+    auth: 'client',
+    runs: 60,
+    bad: () => {
+      const badAfter = badCursor.filter((v) => v !== '0');
+      return fc.oneof(
+        badQuery({
+          jobId: badCursor,
+          type: fc.constantFrom('Upper', '9start', 'x y', ''),
+          kinds: fc.oneof(letters(1, 12), fc.constantFrom('job.*x', 'nope.*', ',', '', 'job.created,zzz')),
+          after: badAfter,
+          follow: badBool,
+        }).map(([defect, q]): Req => ({ method: 'GET', url: `/events${q}`, headers: admin, defect })),
+        badAfter.map(
+          (v): Req => ({
+            method: 'GET',
+            url: '/events',
+            headers: { ...admin, 'last-event-id': v },
+            defect: `last-event-id ${JSON.stringify(v)}`,
+          }),
+        ),
+      );
+    },
+    someInput: () => fc.constant({ url: '/events?after=0', headers: {} }),
+  },
   // Runners
   {
     method: 'POST',

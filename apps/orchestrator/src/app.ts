@@ -6,6 +6,7 @@ import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
+import { eventRoutes } from './http/routes/events.js';
 import { executionRoutes } from './http/routes/executions.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
@@ -42,6 +43,7 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
   void app.register(executionRoutes(services));
   void app.register(deadLetterRoutes(services));
   void app.register(timerRoutes(services));
+  void app.register(eventRoutes(services));
   void app.register(healthRoutes(services));
   void app.register(fp(metricsRoutes(services)));
   return app;

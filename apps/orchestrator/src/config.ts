@@ -53,6 +53,10 @@ export const OrchestratorEnv = z
     RETENTION_DEAD_LETTERS_SECONDS: z.coerce.number().int().min(0).default(0),
     RETENTION_SKIPPED_OCCURRENCES_SECONDS: PositiveInt(7 * DAY),
     RETENTION_OFFLINE_RUNNERS_SECONDS: PositiveInt(DAY),
+    /** Events of GET /events are kept this long (a client resuming with an older Last-Event-ID gets what is left). */
+    RETENTION_EVENTS_SECONDS: PositiveInt(7 * DAY),
+    /** A quiet event stream gets a `: keep-alive` comment this often (proxies close idle connections). */
+    EVENTS_KEEP_ALIVE_MS: PositiveInt(15_000),
     /** How often the cleaner runs, and the most rows one of its statements deletes. */
     CLEANER_INTERVAL_MS: PositiveInt(60_000),
     CLEANER_BATCH: PositiveInt(200),
@@ -82,6 +86,7 @@ export function retentionOf(config: OrchestratorConfig) {
     deadLetters: config.RETENTION_DEAD_LETTERS_SECONDS === 0 ? null : config.RETENTION_DEAD_LETTERS_SECONDS,
     skippedOccurrences: config.RETENTION_SKIPPED_OCCURRENCES_SECONDS,
     offlineRunners: config.RETENTION_OFFLINE_RUNNERS_SECONDS,
+    events: config.RETENTION_EVENTS_SECONDS,
   };
 }
 

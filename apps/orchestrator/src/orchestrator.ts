@@ -11,6 +11,8 @@ import { runnerLiveness } from './loops/runner-liveness.js';
 import { scheduler } from './loops/scheduler.js';
 import { createMetrics } from './metrics.js';
 import { DbClock } from './services/db-clock.js';
+import { EventFeed } from './services/event-feed.js';
+import { EventSequencer } from './services/event-sequencer.js';
 import { createServices } from './services/index.js';
 import { JobTypeCatalog } from './services/job-type-catalog.js';
 import { JobWaiters } from './services/job-waiters.js';
@@ -33,7 +35,16 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const waiters = new JobWaiters(db, listen, log, config.WAKE_SAFETY_NET_MS);
   const catalog = new JobTypeCatalog(db, listen, log);
   const metrics = createMetrics(db, { dbRefreshMs: config.METRICS_DB_REFRESH_MS });
-  const lifecycle = new JobLifecycle(db);
+  const sequencer = new EventSequencer(db, log, config.WAKE_SAFETY_NET_MS);
+  const feed = new EventFeed(
+    db,
+    listen,
+    sequencer,
+    log,
+    config.WAKE_SAFETY_NET_MS,
+    config.EVENTS_KEEP_ALIVE_MS,
+  );
+  const lifecycle = new JobLifecycle(db, undefined, sequencer.poke);
   const services = createServices({
     db,
     lifecycle,
@@ -50,6 +61,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     log,
     blockPrivateWebhookTargets: config.WEBHOOK_BLOCK_PRIVATE_TARGETS,
     answerBytes: { claim: config.CLAIM_MAX_BYTES, list: config.LIST_MAX_BYTES },
+    events: { feed, written: sequencer.poke },
   });
   // Per-request access logs (with their reqId) at LOG_LEVEL=debug only: at info they would be two lines per claim
   // and per report. Errors are logged with the reqId at any level.
@@ -75,7 +87,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     promoter(db, signal, log),
     scheduler(db, lifecycle, signal, log),
     leaseReaper(lifecycle, signal, config.REAPER_INTERVAL_MS, log, metrics),
-    runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log),
+    runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log, sequencer.poke),
     cleaner(
       lifecycle,
       retentionOf(config),
@@ -91,6 +103,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     app,
     services,
     db,
+    /** Numbers the events written (tests read its rounds). */
+    sequencer,
     /** The background loops, by name (tests read their tick counts). */
     loops: Object.fromEntries(loops.map((l) => [l.name, l])),
     /** Starts the background loops and the LISTEN connection; the HTTP server is started by `listen`. */
@@ -98,6 +112,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
       await clock.sync();
       signal.start();
       await listen.start();
+      sequencer.start();
       for (const loop of loops) loop.start();
     },
     async listen() {
@@ -106,8 +121,11 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     async close() {
       services.claims.close();
       waiters.close();
+      // Event streams end (their clients reconnect elsewhere with Last-Event-ID), so the server can close.
+      feed.close();
       await app.close();
       await Promise.all(loops.map((l) => l.stop()));
+      await sequencer.stop();
       clearInterval(clockSync);
       signal.stop();
       await listen.stop();

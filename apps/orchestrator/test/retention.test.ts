@@ -6,6 +6,7 @@ import type { Retention } from '../src/queue/clean-history.js';
 import type { CompletionInput } from '../src/queue/complete-executions.js';
 import type { NewJob } from '../src/queue/insert-jobs.js';
 import { registerRunner as registerRunnerRow } from '../src/queue/register-runner.js';
+import { sequenceEvents } from '../src/queue/sequence-events.js';
 import {
   claim,
   complete,
@@ -188,6 +189,34 @@ describe('the cleaner', () => {
     expect((await cleanAll()).runners).toBe(1);
     expect(await exists('runners', id)).toBe(false);
     expect(await exists('runners', RUNNER)).toBe(true);
+  });
+
+  test('events older than RETENTION_EVENTS_SECONDS are deleted, oldest first, in batches; newer ones kept', async () => {
+    await sequenceEvents(stepped.db, 100_000);
+    const before = await sql<{ id: number }>`SELECT max(id) AS id FROM events`.execute(stepped.db);
+    const cutoff = before.rows[0]!.id ?? 0;
+    // 120 events now (created, claimed, succeeded, job.succeeded for 30 jobs), then some 8 days later.
+    await stepped.lifecycle.create(Array.from({ length: 30 }, () => newJob()));
+    await finishAll('SUCCEEDED');
+    advanceDays(8);
+    const [later] = await stepped.lifecycle.create([newJob()]);
+    await sequenceEvents(stepped.db, 100_000);
+    const old = await sql<{ n: number }>`SELECT count(*)::int AS n FROM events WHERE id > ${cutoff}`.execute(
+      stepped.db,
+    );
+    expect(old.rows[0]!.n).toBe(121);
+    // Everything older than 7 days goes (also what earlier tests of this file left), in batches of 50.
+    const olderThanAWeek = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM events WHERE at < ${stepped.now().toISOString()}::timestamptz - interval '7 days'
+    `.execute(stepped.db);
+    expect((await cleanAll()).events).toBe(olderThanAWeek.rows[0]!.n);
+    const left = await sql<{ kind: string; job_id: number }>`SELECT kind, job_id FROM events`.execute(
+      stepped.db,
+    );
+    expect(left.rows).toEqual([{ kind: 'job.created', job_id: later!.id }]);
+    // Leaves no job behind for the tests below.
+    await finishAll('SUCCEEDED');
+    await stepped.lifecycle.delete(later!.id);
   });
 
   test('two replicas cleaning at once delete each expired row once, and claims go on meanwhile', async () => {

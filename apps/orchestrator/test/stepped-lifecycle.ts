@@ -101,6 +101,7 @@ export function steppedLifecyclePerFile(opts: {
       catch_up_policy: 'fire_once',
       retention_seconds: null,
       keep_forever: false,
+      callback_url: null,
       ...fields,
     }),
   };

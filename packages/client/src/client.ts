@@ -1,4 +1,6 @@
+import { HourglassError } from './errors.js';
 import { newIdempotencyKey } from './idempotency-key.js';
+import { readSse } from './sse.js';
 import {
   type CallOptions,
   DEFAULT_TIMEOUT_MS,
@@ -19,8 +21,10 @@ import type {
   DeadLetter,
   DeadLetterFilter,
   DrainedRunner,
+  EventFilter,
   Execution,
   FinalJobStatus,
+  HourglassEvent,
   Job,
   JobFilter,
   JobStatus,
@@ -65,6 +69,18 @@ export interface WaitOptions {
   maxWaitMs?: number;
   /** Each long-poll's wait, in seconds (default 30, at most 60). */
   pollSeconds?: number;
+}
+
+export interface EventsOptions {
+  /** Ends the iteration (it rejects with the signal's reason, like every call); `break` in a for-await ends it too. */
+  signal?: AbortSignal;
+  /**
+   * `false`: end once what exists now was read (one request, no reconnects). Default `true`: follow new events for
+   * as long as the loop runs, reconnecting after a dropped connection or a server restart.
+   */
+  follow?: boolean;
+  /** Called before each reconnect, with the error (or undefined when the server ended the stream) and the delay. */
+  onReconnect?: (info: { error: unknown; delayMs: number; lastEventId: number | undefined }) => void;
 }
 
 export interface PageOptions extends CallOptions {
@@ -130,6 +146,77 @@ export class HourglassClient {
   /** The orchestrator's base URL, without a trailing slash. */
   get url(): string {
     return this.transport.url;
+  }
+
+  // ---- events
+
+  /**
+   * `GET /events` as an async iterator: every state change matching `filter`, in id order. A dropped connection or a
+   * restarted orchestrator is reconnected to (backing off like a retried call) with `Last-Event-ID`, so no event is
+   * missed or seen twice. A refusal (400, 401, 403) ends it with HourglassError.
+   *
+   *     for await (const e of hourglass.events({ kinds: ['job.succeeded', 'job.failed'] })) console.log(e.jobId, e.kind);
+   */
+  async *events(
+    filter: EventFilter = {},
+    opts: EventsOptions = {},
+  ): AsyncGenerator<HourglassEvent, void, undefined> {
+    const follow = opts.follow ?? true;
+    let lastEventId: number | undefined;
+    // Without a cursor, "from now" is the server's; once one event came, resumes go on from it.
+    let after = filter.after;
+    let failures = 0;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const controller = new AbortController();
+      const relay = () => controller.abort(opts.signal?.reason);
+      opts.signal?.addEventListener('abort', relay, { once: true });
+      let error: unknown;
+      try {
+        const res = await this.transport.open({
+          method: 'GET',
+          path: '/events',
+          query: {
+            jobId: filter.jobId,
+            type: filter.type,
+            kinds: filter.kinds?.join(','),
+            after,
+            follow: follow ? undefined : false,
+          },
+          headers: lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) },
+          signal: controller.signal,
+        });
+        failures = 0;
+        // `: connected, after <id>`: where the server started; a reconnect before any event resumes from there.
+        const started = (comment: string) => {
+          const from = /^connected, after (\d+)$/.exec(comment)?.[1];
+          if (from !== undefined && lastEventId === undefined) after = Number(from);
+        };
+        for await (const message of readSse(res.body!, started)) {
+          const event = JSON.parse(message.data) as HourglassEvent;
+          lastEventId = event.id;
+          yield event;
+        }
+        if (!follow) return;
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        // Refusals are final; a 429 or a 5xx, a network failure or a cut stream are reconnected to.
+        if (err instanceof HourglassError && err.status >= 400 && err.status !== 429 && err.status < 500)
+          throw err;
+        if (!follow && !(err instanceof HourglassError)) throw err;
+        error = err;
+      } finally {
+        opts.signal?.removeEventListener('abort', relay);
+        controller.abort();
+      }
+      const delayMs =
+        error instanceof HourglassError && error.retryAfterMs !== undefined
+          ? error.retryAfterMs
+          : this.transport.backoff(failures++);
+      opts.onReconnect?.({ error, delayMs, lastEventId });
+      await sleep(delayMs, opts.signal);
+      if (lastEventId !== undefined) after = lastEventId;
+    }
   }
 
   // ---- jobs

@@ -6,6 +6,7 @@
  */
 export {
   type CreateOptions,
+  type EventsOptions,
   type GetJobOptions,
   HourglassClient,
   type HourglassClientOptions,

@@ -130,6 +130,44 @@ export class Transport {
     }
   }
 
+  /**
+   * Opens a streaming answer (`GET /events`): the response once its headers came, its body unread. An error answer
+   * is thrown as HourglassError; no retries (the caller reconnects as it sees fit) and no time limit (a stream may
+   * be quiet for long: the server's keep-alive comments are what show it is alive).
+   */
+  async open(spec: Omit<RequestSpec, 'idempotent' | 'body'>): Promise<Response> {
+    const request = `${spec.method} ${spec.path}`;
+    let res: Response;
+    try {
+      res = await this.options.fetch(this.href({ ...spec, idempotent: true }), {
+        method: spec.method,
+        headers: { ...this.headers({ ...spec, idempotent: true }), accept: 'text/event-stream' },
+        signal: spec.signal,
+      });
+    } catch (err) {
+      if (spec.signal?.aborted) throw err;
+      throw new HourglassError({
+        status: 0,
+        code: 'NETWORK_ERROR',
+        detail: `could not reach ${this.url}: ${describe(err)}`,
+        request,
+        cause: err,
+      });
+    }
+    if (res.status >= 400) throw await errorFromResponse(res, request);
+    if (!res.body) {
+      throw new HourglassError({ status: res.status, code: 'INVALID_RESPONSE', detail: 'no body', request });
+    }
+    return res;
+  }
+
+  /** The delay before the n-th retry (from 0) when the server names none, as `request` waits between attempts. */
+  backoff(attempt: number): number {
+    const { initialDelayMs, maxDelayMs } = this.options.retry;
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
+    return delay / 2 + Math.random() * (delay / 2);
+  }
+
   /** How long to wait before trying again, or undefined when the failure is final. */
   private retryDelay(failure: HourglassError, idempotent: boolean, attempt: number): number | undefined {
     const { retries, initialDelayMs, maxDelayMs, maxRetryAfterMs } = this.options.retry;

@@ -56,3 +56,18 @@ export interface DeadLetterFilter {
 
 /** The job statuses after which nothing more happens (`GET /jobs/{id}?wait=` answers as soon as one is reached). */
 export type FinalJobStatus = (typeof C.FINAL_JOB_STATUSES)[number];
+
+/** One event of `GET /events` (see the README, "Events and callbacks"). */
+export type HourglassEvent = z.output<typeof C.HourglassEvent>;
+export type EventKind = C.EventKind;
+
+/** Filters of `GET /events` (all optional; they combine with AND). */
+export interface EventFilter {
+  jobId?: number;
+  /** Job type. */
+  type?: string;
+  /** Kinds, or prefixes ending in `.*` (`execution.*`). */
+  kinds?: (EventKind | `${string}.*`)[];
+  /** Start after this event id (0: from the oldest kept). Default: new events only, from now. */
+  after?: number;
+}

@@ -272,6 +272,54 @@ describe('dead letters, timers, runners', () => {
   });
 });
 
+describe('events', () => {
+  test('events --job <id> --after 0 --no-follow: the job’s events, one per line; --json is JSON Lines', async () => {
+    const job = await json<Job>(['jobs', 'create', 'echo', '--payload', '{"e":1}']);
+    expect((await hg(['jobs', 'wait', String(job.id)])).code).toBe(0);
+    // The last event is numbered a moment after the job's answer: ask until it is there (bounded).
+    let lines: { id: number; kind: string; jobId: number }[] = [];
+    for (let i = 0; i < 50 && !lines.some((l) => l.kind === 'job.succeeded'); i++) {
+      const run = await hg(['events', '--job', String(job.id), '--after', '0', '--no-follow', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      lines = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    }
+    expect(lines.map((l) => l.kind)).toEqual([
+      'job.created',
+      'execution.claimed',
+      'execution.succeeded',
+      'job.succeeded',
+    ]);
+    expect(lines.every((l) => l.jobId === job.id)).toBe(true);
+
+    const human = await hg([
+      'events',
+      '--job',
+      String(job.id),
+      '--after',
+      '0',
+      '--kinds',
+      'job.*',
+      '--no-follow',
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    const rows = human.stdout.trim().split('\n');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(new RegExp(`^\\S+ \\S+Z  \\d+  job\\.created\\s+job ${job.id} \\(echo\\)`));
+    expect(rows[1]).toContain('job.succeeded');
+  });
+
+  test('bad usage and refusals: --after -3 is exit 2; an unknown kind is refused by the server, exit 1', async () => {
+    const bad = await hg(['events', '--after', '-3']);
+    expect(bad.code).toBe(2);
+    const refused = await hg(['events', '--kinds', 'job.exploded', '--no-follow']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('kinds');
+  });
+});
+
 describe('errors and exit codes', () => {
   test('a refused request: exit 1, the problem’s detail and fields on stderr, nothing on stdout', async () => {
     const bad = await hg(['jobs', 'create', 'sleep', '--payload', '{"durationMs":"soon"}', '--json']);
@@ -365,6 +413,7 @@ describe('errors and exit codes', () => {
       ['runners'],
       ['runners', 'list'],
       ['runners', 'drain'],
+      ['events'],
     ];
     for (const command of commands) {
       const run = await hg([...command, '--help']);

@@ -1,4 +1,4 @@
-import { HourglassClient, type Job } from '@hourglass/client';
+import { HourglassClient, HourglassError, type HourglassEvent, type Job } from '@hourglass/client';
 import { createRunner, defineHandler, type Runner } from '@hourglass/runner';
 import { builtinHandlers } from '@hourglass/runner/builtin';
 import {
@@ -9,6 +9,7 @@ import {
 import { WebhookReceiver } from '@hourglass/testkit/webhook-receiver';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FaultyProxy } from './faulty-proxy.js';
 
 /**
  * Every call of the client against a real orchestrator on a real port, with a runner (the runner SDK, in this
@@ -268,5 +269,75 @@ describe('signals', () => {
     await expect(hourglass.getJob(later.id, { signal: AbortSignal.abort() })).rejects.toMatchObject({
       name: 'AbortError',
     });
+  });
+});
+
+describe('events', () => {
+  test('events() follows a job through to SUCCEEDED, in id order', async () => {
+    const job = await hourglass.createJob({ type: 'echo', payload: { n: 1 } });
+    const seen: HourglassEvent[] = [];
+    for await (const e of hourglass.events({ jobId: job.id, after: 0 })) {
+      seen.push(e);
+      if (e.kind === 'job.succeeded') break;
+    }
+    expect(seen.map((e) => e.kind)).toEqual([
+      'job.created',
+      'execution.claimed',
+      'execution.succeeded',
+      'job.succeeded',
+    ]);
+    expect(seen.every((e, i) => i === 0 || e.id > seen[i - 1]!.id)).toBe(true);
+  });
+
+  test('a connection cut mid-stream is resumed with Last-Event-ID: nothing missed, nothing twice', async () => {
+    const proxy = await FaultyProxy.start(o.url, () => 'forward');
+    try {
+      const viaProxy = new HourglassClient({ url: proxy.url, retry: { initialDelayMs: 50 } });
+      const reconnects: (number | undefined)[] = [];
+      const created: number[] = [];
+      const seen: HourglassEvent[] = [];
+      const reading = (async () => {
+        // From now: the stream's start is pinned by the server (its `: connected, after <id>` line).
+        for await (const e of viaProxy.events(
+          { type: 'resume-client', kinds: ['job.*'] },
+          { onReconnect: ({ lastEventId }) => reconnects.push(lastEventId) },
+        )) {
+          seen.push(e);
+          if (seen.length === 150) return;
+        }
+      })();
+      // The stream is open once the proxy has seen its request.
+      while (!proxy.requests.some((r) => r.startsWith('GET /events')))
+        await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      for (let batch = 0; batch < 3; batch++) {
+        const jobs = await hourglass.createJobs(
+          Array.from({ length: 50 }, () => ({ type: 'resume-client' })),
+        );
+        created.push(...jobs.map((j) => j.id));
+        // Cut while the events of this batch are on their way.
+        proxy.cutConnections();
+      }
+      await reading;
+      expect(reconnects.length).toBeGreaterThan(0);
+      expect(seen.map((e) => e.jobId)).toEqual(created);
+      expect(seen.every((e, i) => i === 0 || e.id > seen[i - 1]!.id)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('follow: false reads what exists and ends; a refused stream rejects with the problem', async () => {
+    const job = await hourglass.createJob({ type: 'noop' });
+    await hourglass.waitForJob(job.id);
+    const kinds: string[] = [];
+    for await (const e of hourglass.events({ jobId: job.id, after: 0 }, { follow: false }))
+      kinds.push(e.kind);
+    expect(kinds).toContain('job.created');
+    const refused = (async () => {
+      for await (const _ of hourglass.events({ kinds: ['job.exploded' as 'job.created'] })) break;
+    })();
+    await expect(refused).rejects.toBeInstanceOf(HourglassError);
+    await expect(refused).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
   });
 });

@@ -41,6 +41,11 @@ export class FaultyProxy {
     return proxy;
   }
 
+  /** Closes every open connection, the proxy still listening: a network blip in the middle of a stream. */
+  cutConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     this.server.close();

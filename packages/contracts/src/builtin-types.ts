@@ -42,11 +42,15 @@ export const WebhookUrl = z
   .max(2048)
   .refine((u) => u.trim() === u && u.length > 0, { message: 'must not be blank' });
 
-/** `webhook`: POST to `url` (what timers are made of). */
+/** `webhook`: POST to `url` (what timers and completion callbacks are made of). */
 export const WebhookPayload = z.strictObject({
   url: WebhookUrl,
   payload: z.unknown().optional(),
   headers: WebhookHeaders.optional(),
+  /** POST `payload` itself as the body instead of the timer envelope `{timerId, scheduledFor, firedAt, payload}`. */
+  raw: z.boolean().optional(),
+  /** The Idempotency-Key header of every attempt (default `timer-<job id>[-<occurrence>]`). */
+  idempotencyKey: z.string().min(1).max(200).optional(),
 });
 export type WebhookPayload = z.output<typeof WebhookPayload>;
 

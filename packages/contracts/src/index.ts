@@ -2,6 +2,7 @@ export * from './api-keys.js';
 export * from './builtin-types.js';
 export * from './common.js';
 export * from './dead-letters.js';
+export * from './events.js';
 export * from './executions.js';
 export * from './jobs.js';
 export * from './problem.js';

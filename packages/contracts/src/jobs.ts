@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebhookUrl } from './builtin-types.js';
 import { Id, JobTypeName, Page, PageQuery, Timestamp, TimestampInput } from './common.js';
 
 export const JobStatus = z.enum(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']);
@@ -86,6 +87,11 @@ export const CreateJobBody = z
     startAt: TimestampInput.optional(),
     idempotencyKey: IDEMPOTENCY_KEY.optional(),
     retention: Retention.optional(),
+    /**
+     * Completion callback: once the job is final (SUCCEEDED, FAILED after its last attempt, CANCELLED), a signed POST
+     * of the job to this URL, delivered by the runners like a webhook (see README, "Events and callbacks").
+     */
+    callbackUrl: WebhookUrl.optional(),
   })
   .superRefine((b, ctx) => {
     const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
@@ -173,6 +179,8 @@ export const Job = z.object({
   finishedAt: Timestamp.nullable(),
   /** The job's own retention (seconds or `"forever"`), or null for its status's default. */
   retention: Retention.nullable(),
+  /** Where the job is POSTed once final (completion callback), or null. */
+  callbackUrl: z.string().nullable(),
   /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
   /**

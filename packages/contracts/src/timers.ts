@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebhookUrl } from './builtin-types.js';
 import { Id, Timestamp } from './common.js';
 
 const MAX_TIMER_SECONDS = 366 * 86_400;
@@ -23,6 +24,8 @@ export const CreateTimerBody = z
     headers: z.record(z.string(), z.string()).optional(),
     maxAttempts: z.number().int().min(1).max(100).optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
+    /** Completion callback: the timer's job POSTed here once final (see CreateJobBody.callbackUrl). */
+    callbackUrl: WebhookUrl.optional(),
   })
   .refine((b) => b.hours + b.minutes + b.seconds > 0, {
     message: 'hours, minutes and seconds are all 0: at least one must be positive',

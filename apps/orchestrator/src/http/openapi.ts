@@ -7,6 +7,7 @@ import {
   CreateTimerBody,
   DeadLetter,
   Execution,
+  HourglassEvent,
   ID_DIGITS,
   Job,
   JobType,
@@ -40,6 +41,7 @@ const NAMED_SCHEMAS = {
   JobType,
   ApiKey,
   Problem,
+  Event: HourglassEvent,
 };
 for (const [id, schema] of Object.entries(NAMED_SCHEMAS)) {
   if (!z.globalRegistry.has(schema)) z.globalRegistry.add(schema, { id });
@@ -70,6 +72,7 @@ export const registerOpenApi = fp(async (app: FastifyInstance): Promise<void> =>
         { name: 'Runners' },
         { name: 'Executions' },
         { name: 'Dead letters' },
+        { name: 'Events' },
         { name: 'Keys' },
         { name: 'Ops' },
       ],
@@ -94,7 +97,8 @@ export const registerOpenApi = fp(async (app: FastifyInstance): Promise<void> =>
 });
 
 interface Operation {
-  responses?: Record<string, { content?: unknown }>;
+  operationId?: string;
+  responses?: Record<string, { content?: Record<string, unknown> }>;
   parameters?: { in: string; schema?: Record<string, unknown> }[];
 }
 
@@ -109,6 +113,11 @@ function tidy<T>(document: T): T {
   for (const operations of Object.values(paths ?? {}))
     for (const operation of Object.values(operations)) {
       if (operation.responses?.['204']) delete operation.responses['204'].content;
+      // The event stream answers Server-Sent Events, each message's data being an Event.
+      const stream = operation.operationId === 'streamEvents' ? operation.responses?.['200'] : undefined;
+      if (stream?.content?.['application/json']) {
+        stream.content = { 'text/event-stream': stream.content['application/json'] };
+      }
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in === 'path' && parameter.schema?.pattern === ID_DIGITS.source)
           parameter.schema = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };

@@ -18,6 +18,7 @@ export const OPERATION_IDS: Record<string, string> = {
   'POST /jobs/:id/resume': 'resumeJob',
   'POST /timers': 'createTimer',
   'GET /timers/:id': 'getTimer',
+  'GET /events': 'streamEvents',
   'GET /executions/active': 'listActiveExecutions',
   'GET /executions/:id': 'getExecution',
   'POST /executions/:id/complete': 'completeExecution',

@@ -46,6 +46,7 @@ export function toJob(
     updatedAt: iso(row.updated_at),
     finishedAt: isoOrNull(row.finished_at),
     retention: row.keep_forever ? 'forever' : row.retention_seconds,
+    callbackUrl: row.callback_url ?? null,
     ...(lastOccurrence
       ? {
           lastOccurrence: {

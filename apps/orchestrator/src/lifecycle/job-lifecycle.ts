@@ -4,6 +4,7 @@ import { AppError, notFound } from '../errors.js';
 import { cancelJobWork } from '../queue/cancel-job.js';
 import { type Claim, type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
 import {
+  deleteExpiredEvents,
   deleteExpiredJobs,
   deleteExpiredOccurrences,
   deleteExpiredRecurringExecutions,
@@ -32,6 +33,7 @@ import {
 } from '../queue/materialize-occurrences.js';
 import { pauseJobWork, setNextRun, updateSchedule } from '../queue/pause-resume-job.js';
 import { reapExpiredLeases } from '../queue/reap-expired-leases.js';
+import { enqueueCallbacks, recordEvents } from '../queue/record-events.js';
 import { releaseExecutions } from '../queue/release-executions.js';
 import { lockDeadLetter, markRequeued } from '../queue/requeue-dead-letter.js';
 import { type RetryRow, retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
@@ -49,9 +51,21 @@ const CLEANERS = {
   executions: deleteExpiredRecurringExecutions,
   occurrences: deleteExpiredOccurrences,
   runners: deleteOfflineRunners,
+  events: deleteExpiredEvents,
 };
 export type CleanTarget = keyof typeof CLEANERS;
 export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];
+
+/** The event each command writes when it is carried out (issue 13). */
+const COMMAND_EVENTS = {
+  cancel: 'job.cancelled',
+  pause: 'job.paused',
+  resume: 'job.resumed',
+  reschedule: 'job.rescheduled',
+  trigger: 'job.triggered',
+  requeue: 'job.requeued',
+  delete: 'job.deleted',
+} as const satisfies Record<JobCommand, string>;
 
 /**
  * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
@@ -62,26 +76,34 @@ export const CLEAN_TARGETS = Object.keys(CLEANERS) as CleanTarget[];
  *
  * `at` is the time the lifecycle acts at: null (production) means the database's now(); a test passes a clock to
  * move time (lease expiry, backoff) without waiting.
+ *
+ * Every change writes its events (issue 13) in its own transaction: the set-based statements in a CTE of the same
+ * statement (see queue/record-events.ts), commands here. `eventsWritten` is called after a transaction that wrote
+ * some commits (the replica's event sequencer then numbers them at once, instead of on its safety-net tick).
  */
 export class JobLifecycle {
   constructor(
     private readonly db: Db,
     private readonly at: () => Date | null = () => null,
+    private readonly eventsWritten: () => void = () => {},
   ) {}
 
   /** New jobs (and first executions of one-shot jobs), in one statement. */
-  create(jobs: NewJob[]): Promise<JobRow[]> {
-    return insertJobs(this.db, jobs, this.at());
+  async create(jobs: NewJob[]): Promise<JobRow[]> {
+    const rows = await insertJobs(this.db, jobs, this.at());
+    return this.written(rows, rows);
   }
 
-  /** Cancels a job; returns it and the executions whose runners are told to abort. */
-  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[] }> {
+  /**
+   * Cancels a job; returns it, the executions whose runners are told to abort, and the due times of the completion
+   * callback it created (when the job has a callback URL and was not cancelled already).
+   */
+  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[]; callbacks: Date[] }> {
     return this.command(jobId, 'cancel', async (trx, { job }, rule, at) => {
       const abortRequested = await cancelJobWork(trx, jobId, at);
-      return {
-        job: await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at),
-        abortRequested,
-      };
+      const cancelled = await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at);
+      const callbacks = job.status === 'CANCELLED' ? [] : await enqueueCallbacks(trx, [jobId], at);
+      return { job: cancelled, abortRequested, callbacks };
     });
   }
 
@@ -127,7 +149,7 @@ export class JobLifecycle {
    */
   async requeue(deadLetterId: number): Promise<ExecutionRow> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const dl = await lockDeadLetter(trx, deadLetterId);
       if (!dl) throw notFound('dead letter', deadLetterId);
       if (dl.requeued_at)
@@ -151,8 +173,22 @@ export class JobLifecycle {
       if (decision.rule.to !== 'unchanged') {
         await setJobStatus(trx, job.id, statusAfter(decision.rule, job.status), 'clear', at);
       }
+      await recordEvents(
+        trx,
+        [
+          {
+            kind: COMMAND_EVENTS.requeue,
+            jobId: job.id,
+            executionId: execution.id,
+            jobType: job.type,
+            data: { from: job.status, status: statusAfter(decision.rule, job.status), deadLetterId },
+          },
+        ],
+        at,
+      );
       return execution;
     });
+    return this.written(result);
   }
 
   /**
@@ -199,8 +235,9 @@ export class JobLifecycle {
   }
 
   /** Claims due executions for a runner (PENDING → RUNNING; their jobs SCHEDULED → RUNNING). */
-  claim(claim: Claim): Promise<ClaimedRow[]> {
-    return claimExecutions(this.db, claim, this.at());
+  async claim(claim: Claim): Promise<ClaimedRow[]> {
+    const rows = await claimExecutions(this.db, claim, this.at());
+    return this.written(rows, rows);
   }
 
   /** Gives back executions claimed for a runner that never received them (RUNNING → PENDING, or CANCELLED). */
@@ -217,7 +254,7 @@ export class JobLifecycle {
     outcomes: CompletionInput[],
   ): Promise<{ recorded: RecordedRow[]; prior: PriorOutcomeRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const recorded = await completeExecutions(trx, runnerId, outcomes, at);
       const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
       const retries = await retryOrDeadLetter(trx, failed, at);
@@ -228,12 +265,13 @@ export class JobLifecycle {
       );
       return { recorded, prior, retries };
     });
+    return this.written(result, result.recorded);
   }
 
   /** Expired leases (up to `batch`) become TIMED_OUT, then retried or dead-lettered, in one transaction. */
   async reapExpired(batch: number): Promise<{ reaped: FinishedExecutionRow[]; retries: RetryRow[] }> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const reaped = await reapExpiredLeases(trx, batch, at);
       const retries = await retryOrDeadLetter(
         trx,
@@ -242,6 +280,7 @@ export class JobLifecycle {
       );
       return { reaped, retries };
     });
+    return this.written(result, result.reaped);
   }
 
   /**
@@ -250,10 +289,11 @@ export class JobLifecycle {
    */
   async deregister(runnerId: string, started: number[] | undefined) {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const settled = await deregisterRunner(trx, runnerId, started, at);
       return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
     });
+    return this.written(result);
   }
 
   /** Renews the leases a runner lists; gives back what it holds without listing (see heartbeat-runner.ts). */
@@ -269,7 +309,7 @@ export class JobLifecycle {
    */
   async materializeDueOccurrences(limits: { jobs: number; steps: number; sliceMs: number }) {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const jobs = await lockDueRecurringJobs(trx, limits.jobs, at);
       const created: Date[] = [];
       const notRun: { jobId: number; skipped: number; reason: string | null }[] = [];
@@ -311,6 +351,7 @@ export class JobLifecycle {
       }
       return { created, more, notRun };
     });
+    return this.written(result, result.created);
   }
 
   /**
@@ -323,6 +364,7 @@ export class JobLifecycle {
     for (const jobId of await jobsWithRunnableQueue(this.db, limit)) {
       if (await this.db.transaction().execute((trx) => startQueuedOccurrence(trx, jobId, at))) started++;
     }
+    if (started > 0) this.eventsWritten();
     return started;
   }
 
@@ -341,12 +383,39 @@ export class JobLifecycle {
     ) => Promise<T>,
   ): Promise<T> {
     const at = this.at();
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const locked = await lockJob(trx, jobId, at);
       if (!locked) throw notFound('job', jobId);
-      const decision = decide(command, locked.job);
-      if (!decision.allowed) throw refusalError(decision.refusal, `job ${jobId}`, locked.job.status);
-      return change(trx, locked, decision.rule, at);
+      const { job } = locked;
+      const decision = decide(command, job);
+      if (!decision.allowed) throw refusalError(decision.refusal, `job ${jobId}`, job.status);
+      const changed = await change(trx, locked, decision.rule, at);
+      const to = decision.rule.to === 'unchanged' ? job.status : decision.rule.to;
+      // Cancelling a cancelled job changes nothing: no second event.
+      if (!(command === 'cancel' && job.status === 'CANCELLED')) {
+        const executionId = command === 'trigger' ? (changed as { id?: number }).id : undefined;
+        await recordEvents(
+          trx,
+          [
+            {
+              kind: COMMAND_EVENTS[command],
+              jobId,
+              executionId: executionId ?? null,
+              jobType: job.type,
+              data: to === 'deleted' ? { from: job.status } : { from: job.status, status: to },
+            },
+          ],
+          at,
+        );
+      }
+      return changed;
     });
+    return this.written(result);
+  }
+
+  /** Tells the event sequencer that a committed transaction wrote events (unless `rows` says nothing changed). */
+  private written<T>(result: T, rows?: readonly unknown[]): T {
+    if (!rows || rows.length > 0) this.eventsWritten();
+    return result;
   }
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 /**
@@ -10,8 +11,15 @@ import { atOrNow } from './timing.js';
  */
 export async function cancelJobWork(trx: Db, jobId: number, at: Date | null): Promise<number[]> {
   await sql`
-    UPDATE executions SET status = 'CANCELLED', finished_at = ${atOrNow(at)}, error = 'job cancelled'
-    WHERE job_id = ${jobId} AND status = 'PENDING'
+    WITH cancelled AS (
+      UPDATE executions SET status = 'CANCELLED', finished_at = ${atOrNow(at)}, error = 'job cancelled'
+      WHERE job_id = ${jobId} AND status = 'PENDING'
+      RETURNING id, job_id, job_type, attempt, error
+    )
+    INSERT INTO ${OUTBOX}
+    SELECT 'execution.cancelled', ${atOrNow(at)}, job_id, id, NULL, job_type,
+           jsonb_build_object('status', 'CANCELLED', 'attempt', attempt, 'error', error)
+    FROM cancelled
   `.execute(trx);
   await sql`UPDATE jobs SET next_run_at = NULL WHERE id = ${jobId}`.execute(trx);
   // A recurring job's occurrences queued behind a running one (overlap `queue`) will never start now.

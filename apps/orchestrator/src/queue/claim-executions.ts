@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 /** What a claim asks for: up to `max` executions of `types`, their payloads at most `maxBytes`, leased for `leaseMs`. */
@@ -97,6 +98,12 @@ export function claimStatement({ runnerId, types, max, leaseMs, maxBytes }: Clai
           lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond'
       WHERE e.id = ANY(ARRAY(SELECT id FROM kept))
       RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
+    ),
+    -- The claim's events, one INSERT … SELECT for the whole batch (see record-events.ts).
+    claimed_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'execution.claimed', ${now}, job_id, id, ${runnerId}::text, job_type, jsonb_build_object('attempt', attempt)
+      FROM claimed
     ),
     running_jobs AS (
       UPDATE jobs j SET status = 'RUNNING', updated_at = ${now}

@@ -11,6 +11,8 @@ export interface Retention {
   deadLetters: number | null;
   skippedOccurrences: number;
   offlineRunners: number;
+  /** Events of the stream (issue 13), by their time. */
+  events: number;
 }
 
 /**
@@ -174,6 +176,33 @@ export async function deleteOfflineRunners(
       FOR UPDATE SKIP LOCKED
     )
     DELETE FROM runners WHERE id IN (SELECT id FROM doomed)
+    RETURNING id
+  `.execute(db);
+  return rows.length;
+}
+
+/**
+ * Events older than RETENTION_EVENTS. Ids follow time (the sequencer numbers events as their transactions commit),
+ * so the oldest events are the lowest ids: a batch takes the lowest `batch` ids and deletes those past retention,
+ * by the primary key (no index on `at`, which every event would pay for). An event numbered late (after an outage
+ * of every sequencer) goes with its neighbours. Events refer to jobs by id only, so a job's events outlive it (its
+ * `job.deleted` is among them) until they age out themselves.
+ */
+export async function deleteExpiredEvents(
+  db: Db,
+  retention: Retention,
+  batch: number,
+  at: Date | null = null,
+): Promise<number> {
+  const now = atOrNow(at);
+  const { rows } = await sql<{ id: number }>`
+    WITH oldest AS (
+      SELECT id, at FROM events ORDER BY id LIMIT ${batch} FOR UPDATE SKIP LOCKED
+    ),
+    doomed AS (
+      SELECT id FROM oldest WHERE at < ${now} - ${retention.events}::bigint * interval '1 second'
+    )
+    DELETE FROM events WHERE id = ANY(ARRAY(SELECT id FROM doomed))
     RETURNING id
   `.execute(db);
   return rows.length;

@@ -1,6 +1,7 @@
 import type { ExecutionStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -17,6 +18,8 @@ export interface CompletionInput {
 
 export interface RecordedRow extends FinishedExecutionRow {
   job_id: number;
+  /** Completion callbacks the statement created (the same on every row). */
+  callbacks: number;
 }
 
 /**
@@ -54,9 +57,11 @@ export async function completeExecutions(
           retryable = i.retryable, error_code = i.error_code, finished_at = ${now}, lease_expires_at = NULL
       FROM input i
       WHERE e.id = i.id AND e.id IN (SELECT id FROM locked) AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
-      RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at
+      RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at,
+                e.attempt, e.error, e.result
     ),
     -- A one-shot job is done; a recurring one waits for its next occurrence (RUNNING while another still runs).
+    -- A one-shot job with a callback URL counts the delivery its success creates (see callbackCtes).
     succeeded_jobs AS (
       UPDATE jobs j
       SET status = CASE
@@ -65,10 +70,35 @@ export async function completeExecutions(
                            AND e.id NOT IN (SELECT id FROM recorded)) THEN 'RUNNING'
             ELSE 'SCHEDULED' END,
           finished_at = CASE WHEN j.kind = 'once' THEN ${now} ELSE j.finished_at END,
+          callbacks_sent = j.callbacks_sent + CASE WHEN j.kind = 'once' AND j.callback_url IS NOT NULL THEN 1 ELSE 0 END,
           updated_at = ${now}
       WHERE j.id IN (SELECT job_id FROM recorded WHERE status = 'SUCCEEDED') AND j.status IN ('RUNNING', 'SCHEDULED')
-    )
-    SELECT * FROM recorded
+      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at
+    ),
+    -- The report's events, one INSERT … SELECT for the batch (see record-events.ts): each execution's outcome, a
+    -- webhook's delivery (timer.fired), a one-shot job's success.
+    recorded_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'execution.' || lower(r.status), ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type,
+             jsonb_strip_nulls(jsonb_build_object('status', r.status, 'attempt', r.attempt, 'error', r.error,
+               'startedAt', ${isoTime(sql`r.started_at`)}, 'resultBytes', octet_length(r.result::text)))
+      FROM recorded r
+      UNION ALL
+      SELECT 'timer.fired', ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type, jsonb_build_object('attempt', r.attempt)
+      FROM recorded r WHERE r.job_type = 'webhook' AND r.status = 'SUCCEEDED'
+      UNION ALL
+      SELECT 'job.succeeded', ${now}, s.id, NULL, NULL, s.type, jsonb_build_object('status', s.status)
+      FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED'
+    ),
+    final_jobs AS (
+      SELECT s.*, r.result, NULL::text AS error, r.attempt AS attempts
+      FROM succeeded_jobs s JOIN recorded r ON r.job_id = s.id AND r.status = 'SUCCEEDED'
+      WHERE s.callback_url IS NOT NULL
+    ),
+    ${callbackCtes('final_jobs', now)}
+    SELECT r.id, r.job_id, r.status, r.job_type, r.created_at, r.claimed_at, r.started_at, r.finished_at,
+           (SELECT count(*) FROM callback_executions)::int AS callbacks
+    FROM recorded r
   `.execute(trx);
   return rows;
 }

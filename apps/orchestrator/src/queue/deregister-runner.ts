@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import { giveBack } from './release-executions.js';
 import { atOrNow } from './timing.js';
 
@@ -17,8 +18,14 @@ export async function deregisterRunner(
   started: number[] | undefined,
   at: Date | null = null,
 ): Promise<{ abandoned: number[]; released: number[] } | null> {
+  const now = atOrNow(at);
   const { rows } = await sql<{ id: number }>`
-    UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id
+    WITH gone AS (UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id),
+    gone_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'runner.offline', ${now}, NULL, NULL, id, NULL, jsonb_build_object('reason', 'deregistered') FROM gone
+    )
+    SELECT id FROM gone
   `.execute(trx);
   if (rows.length === 0) return null;
   const released = started
@@ -29,11 +36,20 @@ export async function deregisterRunner(
       `.execute(trx)
     : { rows: [] };
   const abandoned = await sql<{ id: number }>`
-    UPDATE executions
-    SET status = 'FAILED', finished_at = ${atOrNow(at)}, lease_expires_at = NULL,
-        error = 'runner deregistered while the execution was running'
-    WHERE runner_id = ${runnerId} AND status = 'RUNNING'
-    RETURNING id
+    WITH abandoned AS (
+      UPDATE executions
+      SET status = 'FAILED', finished_at = ${now}, lease_expires_at = NULL,
+          error = 'runner deregistered while the execution was running'
+      WHERE runner_id = ${runnerId} AND status = 'RUNNING'
+      RETURNING id, job_id, job_type, attempt, error
+    ),
+    abandoned_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'execution.failed', ${now}, job_id, id, ${runnerId}::text, job_type,
+             jsonb_build_object('status', 'FAILED', 'attempt', attempt, 'error', error)
+      FROM abandoned
+    )
+    SELECT id FROM abandoned
   `.execute(trx);
   return { abandoned: abandoned.rows.map((r) => r.id), released: released.rows.map((r) => r.id) };
 }

@@ -1,6 +1,7 @@
 import type { RunnerStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import { giveBack } from './release-executions.js';
 import { atOrNow } from './timing.js';
 
@@ -45,10 +46,17 @@ export async function heartbeatRunner(
     released: number[];
   }>`
     WITH runner AS (
-      UPDATE runners
-      SET last_heartbeat_at = ${now}, status = CASE WHEN status = 'OFFLINE' THEN 'ONLINE' ELSE status END
-      WHERE id = ${runnerId}
-      RETURNING status
+      UPDATE runners r
+      SET last_heartbeat_at = ${now}, status = CASE WHEN r.status = 'OFFLINE' THEN 'ONLINE' ELSE r.status END
+      FROM (SELECT status FROM runners WHERE id = ${runnerId}) before
+      WHERE r.id = ${runnerId}
+      RETURNING r.status, before.status AS was
+    ),
+    -- A runner back from OFFLINE (it was partitioned, not dead) is online again.
+    back_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'runner.online', ${now}, NULL, NULL, ${runnerId}::text, NULL, jsonb_build_object('reason', 'heartbeat resumed')
+      FROM runner WHERE was = 'OFFLINE'
     ),
     progress AS (
       SELECT key::bigint AS id, value FROM jsonb_each(${JSON.stringify(progress)}::jsonb)

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { isoTime, OUTBOX } from './record-events.js';
 import type { JobRow } from './rows.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
@@ -25,10 +26,12 @@ export interface NewJob {
   catch_up_policy: string;
   retention_seconds: number | null;
   keep_forever: boolean;
+  /** Where to POST the job once it is final (completion callback), or null. */
+  callback_url: string | null;
 }
 
 /**
- * Inserts jobs and their first executions in one statement. A job whose idempotency key already exists is
+ * Inserts jobs, their first executions and their `job.created` events in one statement. A job whose idempotency key already exists is
  * skipped (ON CONFLICT DO NOTHING, also across concurrent requests); the caller looks those up by key.
  */
 export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null): Promise<JobRow[]> {
@@ -40,20 +43,20 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
         backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
         run_at timestamptz, delay_ms bigint, idempotency_key text, kind text, schedule_expression text,
         timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, retention_seconds bigint,
-        keep_forever boolean, ord int)
+        keep_forever boolean, callback_url text, ord int)
     ),
     new_jobs AS (
       INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
                         backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key, kind,
                         schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at,
-                        retention_seconds, keep_forever)
+                        retention_seconds, keep_forever, callback_url)
       SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
              coalesce(run_at, ${now} + delay_ms * interval '1 millisecond'), idempotency_key, kind,
              schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
              -- A recurring job's first occurrence is created by the scheduler when due, like every later one.
              CASE WHEN kind <> 'once' THEN coalesce(run_at, ${now} + delay_ms * interval '1 millisecond') END,
-             retention_seconds, keep_forever
+             retention_seconds, keep_forever, callback_url
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING *
@@ -62,6 +65,12 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
       SELECT id, type, priority, 1, run_at <= ${now} + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true
       FROM new_jobs WHERE kind = 'once'
+    ),
+    created_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'job.created', ${now}, id, NULL, NULL, type,
+             jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
+      FROM new_jobs
     )
     SELECT * FROM new_jobs ORDER BY id
   `.execute(db);

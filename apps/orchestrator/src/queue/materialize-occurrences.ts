@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PlannedOccurrence } from '../schedules/plan-occurrences.js';
+import { isoTime, OUTBOX } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 export interface DueRecurringJob {
@@ -95,7 +96,7 @@ export async function recordOccurrences(
       RETURNING scheduled_for, status
     `.execute(trx);
     created = rows.filter((r) => r.status === 'CREATED').map((r) => r.scheduled_for);
-    if (created.length > 0) await createOccurrenceExecutions(trx, job, created);
+    if (created.length > 0) await createOccurrenceExecutions(trx, job, created, at);
   }
   await sql`
     UPDATE jobs SET next_run_at = ${nextRunAt?.toISOString() ?? null}::timestamptz, updated_at = ${atOrNow(at)}
@@ -104,23 +105,35 @@ export async function recordOccurrences(
   return created;
 }
 
-/** Attempt 1 of each occurrence, claimable at its time, linked from the occurrence row. */
+/** Attempt 1 of each occurrence, claimable at its time, linked from the occurrence row; schedule.occurrence events. */
 export async function createOccurrenceExecutions(
   trx: Db,
   job: Pick<DueRecurringJob, 'id' | 'type' | 'priority'>,
   times: Date[],
+  at: Date | null = null,
 ): Promise<void> {
   await sql`
     WITH ex AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
       SELECT ${job.id}, ${job.type}, ${job.priority}, 1, true, t, nextval('executions_occurrence_seq')
       FROM unnest(${times.map((t) => t.toISOString())}::timestamptz[]) AS x(t)
-      RETURNING id, scheduled_for
-    )
+      RETURNING id, scheduled_for, occurrence_id
+    ),
+    ${occurrenceEvents(job, at)}
     UPDATE occurrences o SET execution_id = ex.id, status = 'CREATED', reason = NULL
     FROM ex WHERE o.job_id = ${job.id} AND o.scheduled_for = ex.scheduled_for
   `.execute(trx);
 }
+
+/** A schedule.occurrence event per execution of the CTE `ex` (id, scheduled_for, occurrence_id). */
+const occurrenceEvents = (job: { id: number; type: string }, at: Date | null, started?: 'queued') => sql`
+  occurrence_events AS (
+    INSERT INTO ${OUTBOX}
+    SELECT 'schedule.occurrence', ${atOrNow(at)}, ${job.id}::bigint, id, NULL, ${job.type}::text,
+           jsonb_build_object('scheduledFor', ${isoTime(sql`scheduled_for`)}, 'occurrenceId', occurrence_id,
+                              'afterQueue', ${started === 'queued'}::boolean)
+    FROM ex
+  )`;
 
 /** Jobs with an occurrence queued (overlap `queue`) and nothing pending or running any more. */
 export async function jobsWithRunnableQueue(db: Db, limit: number): Promise<number[]> {
@@ -157,8 +170,9 @@ export async function startQueuedOccurrence(
     WITH ex AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
       VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, ${atOrNow(at)}, nextval('executions_occurrence_seq'))
-      RETURNING id
-    )
+      RETURNING id, scheduled_for, occurrence_id
+    ),
+    ${occurrenceEvents({ id: jobId, type: next.type }, at, 'queued')}
     UPDATE occurrences SET status = 'CREATED', reason = 'ran after the previous occurrence finished',
            execution_id = (SELECT id FROM ex)
     WHERE job_id = ${jobId} AND scheduled_for = ${next.scheduled_for}

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import type { JobRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -9,8 +10,15 @@ import { atOrNow } from './timing.js';
  */
 export async function pauseJobWork(trx: Db, jobId: number, at: Date | null): Promise<void> {
   await sql`
-    UPDATE executions SET status = 'CANCELLED', finished_at = ${atOrNow(at)}, error = 'job paused'
-    WHERE job_id = ${jobId} AND status = 'PENDING'
+    WITH cancelled AS (
+      UPDATE executions SET status = 'CANCELLED', finished_at = ${atOrNow(at)}, error = 'job paused'
+      WHERE job_id = ${jobId} AND status = 'PENDING'
+      RETURNING id, job_id, job_type, attempt, error
+    )
+    INSERT INTO ${OUTBOX}
+    SELECT 'execution.cancelled', ${atOrNow(at)}, job_id, id, NULL, job_type,
+           jsonb_build_object('status', 'CANCELLED', 'attempt', attempt, 'error', error)
+    FROM cancelled
   `.execute(trx);
   await sql`UPDATE occurrences SET status = 'SKIPPED', reason = 'job paused' WHERE job_id = ${jobId} AND status = 'QUEUED'`.execute(
     trx,

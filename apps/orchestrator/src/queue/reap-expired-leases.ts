@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -22,12 +23,22 @@ export async function reapExpiredLeases(
       ORDER BY lease_expires_at
       LIMIT ${batch}
       FOR UPDATE SKIP LOCKED
+    ),
+    reaped AS (
+      UPDATE executions e
+      SET status = 'TIMED_OUT', finished_at = ${now}, lease_expires_at = NULL,
+          error = 'lease expired: runner ' || coalesce(e.runner_id::text, '?') || ' stopped heartbeating'
+      FROM expired WHERE e.id = expired.id
+      RETURNING e.id, e.job_id, e.job_type, e.status, e.created_at, e.claimed_at, e.started_at, e.finished_at,
+                e.runner_id, e.attempt, e.error
+    ),
+    reaped_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'execution.timed_out', ${now}, job_id, id, runner_id, job_type,
+             jsonb_build_object('status', status, 'attempt', attempt, 'error', error)
+      FROM reaped
     )
-    UPDATE executions e
-    SET status = 'TIMED_OUT', finished_at = ${now}, lease_expires_at = NULL,
-        error = 'lease expired: runner ' || coalesce(e.runner_id::text, '?') || ' stopped heartbeating'
-    FROM expired WHERE e.id = expired.id
-    RETURNING e.id, e.job_type, e.status, e.created_at, e.claimed_at, e.started_at, e.finished_at
+    SELECT id, job_type, status, created_at, claimed_at, started_at, finished_at FROM reaped
   `.execute(trx);
   return rows;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { OUTBOX } from './record-events.js';
 import type { RunnerRow } from './rows.js';
 
 export interface RunnerRegistration {
@@ -14,9 +15,10 @@ export interface RunnerRegistration {
   schemaHashes: Record<string, string>;
 }
 
-/** Registers a runner, or re-registers one that restarted with the id it had (back to ONLINE). */
+/** Registers a runner, or re-registers one that restarted with the id it had (back to ONLINE); runner.online. */
 export async function registerRunner(db: Db, r: RunnerRegistration): Promise<RunnerRow> {
   const { rows } = await sql<RunnerRow>`
+    WITH registered AS (
     INSERT INTO runners (id, name, host, types, capacity, api_key_id, schema_hashes)
     VALUES (${r.id}, ${r.name}, ${r.host}, ${r.types}::text[], ${r.capacity}, ${r.apiKeyId},
             ${JSON.stringify(r.schemaHashes)}::jsonb)
@@ -25,6 +27,14 @@ export async function registerRunner(db: Db, r: RunnerRegistration): Promise<Run
           api_key_id = excluded.api_key_id, schema_hashes = excluded.schema_hashes, status = 'ONLINE',
           registered_at = now(), last_heartbeat_at = now()
     RETURNING *
+    ),
+    online_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'runner.online', now(), NULL, NULL, id, NULL,
+             jsonb_build_object('name', name, 'host', host, 'types', to_jsonb(types), 'capacity', capacity)
+      FROM registered
+    )
+    SELECT * FROM registered
   `.execute(db);
   return rows[0]!;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 export interface RetryRow {
@@ -42,13 +43,13 @@ export async function retryOrDeadLetter(
       SELECT job_id, job_type, priority, attempt + 1, delay_ms <= ${READY_HORIZON_MS},
              ${now} + delay_ms * interval '1 millisecond', one_shot, occurrence_id
       FROM failed WHERE attempt < max_attempts
-      RETURNING job_id, id AS execution_id, scheduled_for, ready
+      RETURNING job_id, id AS execution_id, scheduled_for, ready, job_type, attempt
     ),
 
     dead AS (
       INSERT INTO dead_letters (job_id, execution_id, job_type, attempts, error, created_at)
       SELECT job_id, id, job_type, attempt, error, ${now} FROM failed WHERE attempt >= max_attempts
-      RETURNING job_id
+      RETURNING id, job_id, execution_id, job_type, attempts, error
     ),
     -- One UPDATE per job (two CTEs updating one row would apply only one of them): a one-shot job out of
     -- attempts is FAILED; otherwise the job waits (SCHEDULED) for its retry or, if recurring, its next
@@ -60,10 +61,36 @@ export async function retryOrDeadLetter(
             WHEN EXISTS (SELECT 1 FROM executions e WHERE e.job_id = j.id AND e.status = 'RUNNING') THEN 'RUNNING'
             ELSE 'SCHEDULED' END,
           finished_at = CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead) THEN ${now} ELSE j.finished_at END,
+          callbacks_sent = j.callbacks_sent + CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead)
+                                                     AND j.callback_url IS NOT NULL THEN 1 ELSE 0 END,
           updated_at = ${now}
       WHERE j.id IN (SELECT job_id FROM failed) AND j.status IN ('RUNNING', 'SCHEDULED')
-    )
-    SELECT * FROM retries
+      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at
+    ),
+    -- The events of the batch, one INSERT … SELECT (see record-events.ts).
+    retry_events AS (
+      INSERT INTO ${OUTBOX}
+      SELECT 'execution.retry_scheduled', ${now}, job_id, execution_id, NULL, job_type,
+             jsonb_build_object('attempt', attempt, 'scheduledFor', ${isoTime(sql`scheduled_for`)})
+      FROM retries
+      UNION ALL
+      SELECT 'job.dead_lettered', ${now}, job_id, execution_id, NULL, job_type,
+             jsonb_build_object('deadLetterId', id, 'attempts', attempts, 'error', error)
+      FROM dead
+      UNION ALL
+      SELECT 'job.failed', ${now}, id, NULL, NULL, type, jsonb_build_object('status', status)
+      FROM job_updates WHERE status = 'FAILED'
+    ),
+    final_jobs AS (
+      SELECT u.*, NULL::jsonb AS result, d.error, d.attempts
+      FROM job_updates u JOIN dead d ON d.job_id = u.id
+      WHERE u.status = 'FAILED' AND u.callback_url IS NOT NULL
+    ),
+    ${callbackCtes('final_jobs', now)}
+    SELECT job_id, execution_id, scheduled_for, ready FROM retries
+    UNION ALL
+    -- Completion callbacks created here are announced to claimers like retries.
+    SELECT c.job_id, c.id, c.scheduled_for, true FROM callback_executions c
   `.execute(trx);
   return rows;
 }

@@ -29,6 +29,9 @@ export interface JobRow {
   /** Seconds the job is kept after it finished (null: its status's default, RETENTION_*). */
   retention_seconds: number | null;
   keep_forever: boolean;
+  /** Completion callback URL (issue 13), and how many final states were announced to it. */
+  callback_url: string | null;
+  callbacks_sent: number;
 }
 
 export interface ExecutionRow {

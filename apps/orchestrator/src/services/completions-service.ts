@@ -32,6 +32,8 @@ export class CompletionsService {
     }
     const { recorded, prior, retries } = await this.lifecycle.complete(runnerId, [...inputs.values()]);
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+    // Completion callbacks created by the report are due now (0: wake claimers at once).
+    if ((recorded[0]?.callbacks ?? 0) > 0) this.signal.announce([0]);
     this.waiters.changed(recorded.map((r) => r.job_id));
     recordFinished(this.metrics, recorded);
 

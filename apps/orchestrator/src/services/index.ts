@@ -7,6 +7,7 @@ import { ClaimDispatcher } from './claim-dispatcher.js';
 import { CompletionsService } from './completions-service.js';
 import type { DbClock } from './db-clock.js';
 import { DeadLettersService } from './dead-letters-service.js';
+import type { EventFeed } from './event-feed.js';
 import type { JobTypeCatalog } from './job-type-catalog.js';
 import { JobTypesService } from './job-types-service.js';
 import type { JobWaiters } from './job-waiters.js';
@@ -31,6 +32,8 @@ export interface ServiceDeps {
   /** Refuse webhook jobs and timers aimed at private addresses when that is known at creation. */
   blockPrivateWebhookTargets: boolean;
   metrics: Metrics;
+  /** The event stream's feed, and the sequencer's poke for events written outside the lifecycle. */
+  events: { feed: EventFeed; written: () => void };
 }
 
 export function createServices({
@@ -45,6 +48,7 @@ export function createServices({
   blockPrivateWebhookTargets,
   metrics,
   answerBytes,
+  events,
 }: ServiceDeps) {
   const claims = new ClaimDispatcher(lifecycle, signal, timings.leaseMs, answerBytes.claim, log);
   const jobs = new JobsService(
@@ -64,7 +68,17 @@ export function createServices({
     claims,
     jobs,
     timers: new TimersService(db, jobs),
-    runners: new RunnersService(db, lifecycle, claims, signal, timings, catalog, () => clock.now()),
+    runners: new RunnersService(
+      db,
+      lifecycle,
+      claims,
+      signal,
+      timings,
+      catalog,
+      () => clock.now(),
+      events.written,
+    ),
+    events: events.feed,
     jobTypes: new JobTypesService(db),
     completions: new CompletionsService(lifecycle, signal, waiters, metrics),
     deadLetters: new DeadLettersService(db, lifecycle, signal, answerBytes.list),

@@ -113,12 +113,17 @@ export class JobsService {
         idempotency_key: opts.headerKey ?? b.idempotencyKey ?? null,
         retention_seconds: typeof b.retention === 'number' ? b.retention : null,
         keep_forever: b.retention === 'forever',
+        callback_url: b.callbackUrl ?? null,
       };
     });
 
     if (this.blockPrivateTargets) {
       await Promise.all(
         rows.map(async (r, i) => {
+          if (r.callback_url) {
+            const refused = await refusedWebhookTarget(r.callback_url);
+            if (refused) throw badRequest(name('callbackUrl', i), `target refused: ${refused}`);
+          }
           if (r.type !== 'webhook') return;
           const refused = await refusedWebhookTarget((r.payload as { url: string }).url);
           if (refused) throw badRequest(name('payload.url', i), `target refused: ${refused}`);
@@ -222,8 +227,9 @@ export class JobsService {
   }
 
   async cancel(id: number) {
-    const { job } = await this.lifecycle.cancel(id);
+    const { job, callbacks } = await this.lifecycle.cancel(id);
     this.waiters.changed([id]);
+    this.signal.announce(callbacks.map((t) => t.getTime()));
     return job;
   }
 }

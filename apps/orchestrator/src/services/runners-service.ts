@@ -29,6 +29,8 @@ export class RunnersService {
     private readonly timings: RunnerTimings,
     private readonly catalog: JobTypeCatalog,
     private readonly clockNow: () => number = Date.now,
+    /** Tells the event sequencer that a committed transaction wrote events (runner.online, runner.draining). */
+    private readonly eventsWritten: () => void = () => {},
   ) {}
 
   /**
@@ -49,6 +51,7 @@ export class RunnersService {
       await declareJobTypes(trx, id, declarations);
       return runner;
     });
+    this.eventsWritten();
     await this.catalog.declared(declarations.map((d) => d.name));
     return {
       id: row.id,
@@ -113,6 +116,7 @@ export class RunnersService {
       if (await findRunner(this.db, id)) throw new AppError('RUNNER_OFFLINE', `runner ${id} is offline`);
       throw notFound('runner', id);
     }
+    this.eventsWritten();
   }
 
   list(includeOffline: boolean) {

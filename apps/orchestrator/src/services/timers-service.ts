@@ -26,6 +26,7 @@ export class TimersService {
           priority: 0,
           maxAttempts: body.maxAttempts ?? 3,
           idempotencyKey: body.idempotencyKey,
+          callbackUrl: body.callbackUrl,
         },
       ],
       // The timer body has url and headers at the top level, not under `payload`.

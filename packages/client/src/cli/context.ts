@@ -48,6 +48,11 @@ export class Cli {
     this.stdout(cmd.optsWithGlobals<GlobalOptions>().json ? JSON.stringify(value, null, 2) : human(value));
   }
 
+  /** One item of a stream (`events`): `--json` prints it as one line of JSON (JSON Lines), else `human` of it. */
+  printLine<T>(cmd: Command, value: T, human: (value: T) => string): void {
+    this.stdout(cmd.optsWithGlobals<GlobalOptions>().json ? JSON.stringify(value) : human(value));
+  }
+
   /** Notes for people (warnings, hints) go to stderr, so stdout stays the answer alone. */
   note(text: string): void {
     this.stderr(text);

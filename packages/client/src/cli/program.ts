@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { deadLettersCommand } from './commands/dead-letters.js';
+import { eventsCommand } from './commands/events.js';
 import { executionsCommand } from './commands/executions.js';
 import { jobsCommand } from './commands/jobs.js';
 import { runnersCommand } from './commands/runners.js';
@@ -17,7 +18,7 @@ function version(): string {
 export function buildProgram(cli: Cli): Command {
   const program = new Command('hourglass')
     .description(
-      'Hourglass from a terminal: jobs, timers, dead letters and runners.\n' +
+      'Hourglass from a terminal: jobs, timers, dead letters, runners and events.\n' +
         'Tables for people; --json for scripts (one JSON document on stdout).',
     )
     .version(version(), '-V, --version')
@@ -47,6 +48,7 @@ Examples:
   hourglass jobs wait 1
   hourglass jobs create noop --cron '0 9 * * 1-5' --timezone Europe/Berlin
   hourglass timers create 1h30m https://example.com/hook
+  hourglass events --kinds 'job.*'
   hourglass jobs list --status FAILED --json | jq '.[].id'`,
     );
   jobsCommand(program, cli);
@@ -54,5 +56,6 @@ Examples:
   deadLettersCommand(program, cli);
   timersCommand(program, cli);
   runnersCommand(program, cli);
+  eventsCommand(program, cli);
   return program;
 }

@@ -55,18 +55,23 @@ export function createWebhookHandler(settings: WebhookSettings = {}) {
         const refused = refusedLiteral(url.hostname);
         if (refused) throw new WebhookError(`target refused: ${refused}`);
       }
-      const body = JSON.stringify({
-        timerId: ctx.jobId,
-        scheduledFor: ctx.scheduledFor,
-        firedAt: new Date().toISOString(),
-        payload: p.payload ?? null,
-      });
+      // A completion callback (raw) posts the job as the orchestrator wrote it; a timer, its envelope.
+      const body = JSON.stringify(
+        p.raw
+          ? (p.payload ?? null)
+          : {
+              timerId: ctx.jobId,
+              scheduledFor: ctx.scheduledFor,
+              firedAt: new Date().toISOString(),
+              payload: p.payload ?? null,
+            },
+      );
       const headers: Record<string, string> = {
         ...p.headers,
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
         // Stable across the retries of one occurrence, distinct between occurrences (issue 10, defect 5).
-        'idempotency-key': `timer-${ctx.idempotencyKey}`,
+        'idempotency-key': p.idempotencyKey ?? `timer-${ctx.idempotencyKey}`,
       };
       if (secret) headers[SIGNATURE_HEADER] = sign(secret, body, Math.floor(Date.now() / 1000));
 
