@@ -63,7 +63,7 @@ export const dashboardRoutes = (opts: DashboardOptions) => async (app: FastifyIn
       return reply.sendFile(file, { maxAge: '365d', immutable: true });
     }
     // Files at the top (favicon.svg): served as they are, revalidated.
-    if (inside && file !== 'index.html' && !file.includes('/') && existsSync(full)) {
+    if (inside && file !== 'index.html' && !file.startsWith('.') && !file.includes('/') && existsSync(full)) {
       return reply.sendFile(file, { maxAge: 0 });
     }
     void reply.header('cache-control', 'no-cache');
