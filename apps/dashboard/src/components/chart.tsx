@@ -1,4 +1,5 @@
 import type { Stats } from '@hourglass/client';
+import { useSyncExternalStore } from 'react';
 
 type Bucket = Stats['throughput'][number];
 
@@ -7,8 +8,10 @@ type Bucket = Stats['throughput'][number];
  * SVG: sixty bars need no chart library. A table of the same figures follows for screen readers.
  */
 export function ThroughputChart({ buckets }: { buckets: Bucket[] }) {
-  const width = 600;
-  const height = 180;
+  // A phone gets a narrower drawing, so its labels are not shrunk to nothing.
+  const narrow = useNarrow();
+  const width = narrow ? 360 : 600;
+  const height = narrow ? 220 : 180;
   const pad = { top: 10, right: 36, bottom: 22, left: 36 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
@@ -91,9 +94,29 @@ export function ThroughputChart({ buckets }: { buckets: Bucket[] }) {
         )}
       </svg>
       <figcaption className="legend small">
-        <span className="key key-ok" /> succeeded <span className="key key-failed" /> failed or timed out{' '}
-        <span className="key key-rate" /> failure rate (right axis)
+        <span>
+          <span className="key key-ok" /> succeeded
+        </span>
+        <span>
+          <span className="key key-failed" /> failed or timed out
+        </span>
+        <span>
+          <span className="key key-rate" /> failure rate (right axis)
+        </span>
       </figcaption>
     </figure>
+  );
+}
+
+const NARROW = '(max-width: 640px)';
+
+function useNarrow(): boolean {
+  return useSyncExternalStore(
+    (changed) => {
+      const query = window.matchMedia(NARROW);
+      query.addEventListener('change', changed);
+      return () => query.removeEventListener('change', changed);
+    },
+    () => window.matchMedia(NARROW).matches,
   );
 }
