@@ -137,6 +137,22 @@ test('the jobs list filters by status and finds a job by its idempotency key', a
   await shot('jobs');
 });
 
+test('the jobs list pages with its cursor, older and back', async () => {
+  // More than a page (25) of one type, so the pages are known: newest first.
+  const made = await cluster.createJobs(
+    Array.from({ length: 30 }, () => ({ type: 'paged', delayMs: 3_600_000 })),
+  );
+  const ids = made.map((j) => j.id).sort((a, b) => b - a);
+  await page.goto(ui('/jobs?type=paged'));
+  const firstCells = page.locator('table.data tbody tr td:first-child');
+  await eventually(() => firstCells.allTextContents()).toEqual(ids.slice(0, 25).map((id) => `#${id}`));
+  await page.getByRole('button', { name: 'Older →' }).click();
+  await eventually(() => firstCells.allTextContents()).toEqual(ids.slice(25).map((id) => `#${id}`));
+  expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
+  await page.getByRole('button', { name: '← Newer' }).click();
+  await eventually(() => firstCells.allTextContents()).toEqual(ids.slice(0, 25).map((id) => `#${id}`));
+});
+
 test('a dead letter is requeued after a confirmation', async () => {
   const [doomed] = await cluster.createJobs([
     { type: 'sleep', payload: { durationMs: 10, failAttempts: 5 }, maxAttempts: 1 },

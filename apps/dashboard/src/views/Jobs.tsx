@@ -61,15 +61,16 @@ export function Jobs() {
   const [, navigate] = useLocation();
   const filter = filterFrom(search);
   const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const [q, setQ] = useState(filter.q ?? '');
   const [pagesOf, setPagesOf] = useState(search);
-  // Another filter starts again at the newest page.
+  // Another filter (a link, back and forward) starts again at the newest page, with its own search text.
   if (pagesOf !== search) {
     setPagesOf(search);
     setCursors([undefined]);
+    setQ(filter.q ?? '');
   }
   const jobs = useJobsPage(filter, cursors.at(-1));
   const types = useJobTypes();
-  const [q, setQ] = useState(filter.q ?? '');
 
   const setFilter = (change: Partial<Record<keyof JobFilter, string>>) => {
     const p = new URLSearchParams(search);
