@@ -1,4 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DeadLetter, Job, Runner } from '@hourglass/contracts';
@@ -257,4 +264,68 @@ test('a client-scoped key signs in through the form and is offered no admin acti
   // What a client may do is still there: creating and cancelling jobs.
   await page.goto(ui('/jobs'));
   await visible(page.getByRole('link', { name: 'Create a job' }));
+});
+
+/**
+ * Live updates from the event stream. The stream's backend is built separately (issue 13), so the test serves
+ * `GET /events` itself, from a proxy in front of the orchestrator that passes everything else through: held open
+ * as Server-Sent Events, with events the test sends when it chooses. A job cancelled through the API shows as
+ * cancelled once its event arrives, well before the interval the page keeps as a safety net while the stream is up
+ * (60 s); a dropped stream is resumed with Last-Event-ID.
+ */
+test('the views follow GET /events: an event makes the page refetch what it touched', async () => {
+  const streams: { res: ServerResponse; headers: IncomingHttpHeaders }[] = [];
+  const target = new URL(cluster.url);
+  const proxy = createServer((req, res) => {
+    if (req.url?.startsWith('/events')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(': hello\n\n');
+      streams.push({ res, headers: req.headers });
+      return;
+    }
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const send = (event: Record<string, unknown>) => {
+    for (const { res } of streams)
+      res.write(`id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+  };
+  try {
+    const [job] = await cluster.createJobs([{ type: 'noop', delayMs: 3_600_000 }]);
+    // Its own origin, so its own session: signed in through the link.
+    await page.goto(`${via}/ui/jobs/${job!.id}#key=${ADMIN}`);
+    await eventually(() => page.locator('.live').textContent()).toBe('live');
+    expect(streams[0]?.headers.authorization).toBe(`Bearer ${ADMIN}`);
+    const status = page.locator('h1 + .status');
+    await eventually(() => status.textContent()).toBe('SCHEDULED');
+
+    expect((await cluster.request('POST', `/jobs/${job!.id}/cancel`)).status).toBe(200);
+    send({
+      id: 7,
+      kind: 'job.cancelled',
+      at: new Date().toISOString(),
+      jobId: job!.id,
+      jobType: 'noop',
+      data: {},
+    });
+    await eventually(() => status.textContent()).toBe('CANCELLED');
+
+    // The server drops the stream: the page connects again, saying what it saw last.
+    const dropped = streams.length;
+    streams.at(-1)!.res.end();
+    await eventually(() => Promise.resolve(streams.length)).toBeGreaterThan(dropped);
+    expect(streams.at(-1)!.headers['last-event-id']).toBe('7');
+  } finally {
+    for (const { res } of streams) res.end();
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
 });
