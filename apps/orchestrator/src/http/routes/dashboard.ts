@@ -39,6 +39,7 @@ const CSP =
 export const dashboardRoutes = (opts: DashboardOptions) => async (app: FastifyInstance) => {
   const dir = findDashboard(opts.dashboardDir);
   if (dir) await app.register(fastifyStatic, { root: dir, serve: false });
+  else app.log.warn('the dashboard is not built: /ui answers 404 until `pnpm build` (or set DASHBOARD_DIR)');
   const route = { config: { auth: 'public' as const }, schema: { hide: true } };
 
   app.get('/ui', route, async (_req, reply) => reply.redirect('/ui/', 302));
