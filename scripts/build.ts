@@ -4,6 +4,7 @@
  *   dist/orchestrator/main.mjs      the orchestrator (migrates at start when MIGRATE_ON_START)
  *   dist/orchestrator/migrate.mjs   the migrate CLI (`node dist/orchestrator/migrate.mjs`, DATABASE_URL required)
  *   dist/orchestrator/migrations/   the SQL files migrate.ts finds beside the bundle (`./migrations/`)
+ *   dist/orchestrator/ui/           the web dashboard (apps/dashboard, built by Vite), served at /ui
  *   dist/runner/main.mjs            the runner
  *
  * Workspace packages (@hourglass/*, TypeScript source) are bundled in. Every other package stays an import,
@@ -13,10 +14,11 @@
  * In a checkout, dist/<app>/node_modules links to apps/<app>/node_modules, so `node dist/<app>/main.mjs` finds
  * those same dependencies here too; the images copy the bundles beside a `pnpm deploy --prod` of the app.
  */
-import { copyFile, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDashboard, DASHBOARD_DIST } from '@hourglass/dashboard/build';
 import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -95,6 +97,13 @@ async function copyMigrations(): Promise<number> {
   return files.length;
 }
 
+/** The dashboard, built afresh, beside the orchestrator's bundle (where the orchestrator looks for `ui/`). */
+async function copyDashboard(): Promise<void> {
+  await buildDashboard({ quiet: true });
+  const to = path.join(DIST, 'orchestrator/ui');
+  await cp(DASHBOARD_DIST, to, { recursive: true, filter: (src) => !path.basename(src).startsWith('.') });
+}
+
 /** `pnpm build` builds both apps; `pnpm build runner` only one (an image installs only its own app). */
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -107,6 +116,8 @@ async function main(): Promise<void> {
     for (const out of Object.keys(app.entries)) console.log(`built dist/${app.app}/${out}.mjs`);
     if (app.app === 'orchestrator') {
       console.log(`copied ${await copyMigrations()} migrations to dist/orchestrator/migrations/`);
+      await copyDashboard();
+      console.log('built the dashboard into dist/orchestrator/ui/');
     }
   }
 }

@@ -179,6 +179,10 @@ function checkDockerfile(file: string, scratch: string): void {
     }
   }
 
+  // The orchestrator serves the dashboard from `ui/` beside its bundle (apps/orchestrator/src/http/routes/dashboard.ts).
+  if (file === 'Dockerfile.orchestrator' && !existsSync(path.join(appDir, 'dist/ui/index.html')))
+    problem(file, 'the image has no dashboard: dist/ui/index.html, which the orchestrator serves at /ui');
+
   // Policy: non-root, health-checked, told how to stop, signals forwarded.
   const user = find('USER').at(-1)?.args.trim();
   if (!user || /^(root|0)(:|$)/.test(user)) problem(file, 'the runtime stage must switch to a non-root USER');

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ensureDashboardBuilt } from '@hourglass/dashboard/build';
 import {
   DEV_DATA_DIR,
   type DevDatabase,
@@ -210,6 +211,8 @@ async function runStack(): Promise<void> {
     say(`PostgreSQL ${where}: ${paint(color, '1', shownUrl)}`);
     const applied = await migrate(database.url);
     say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+    // The orchestrators serve apps/dashboard/dist at /ui: built when its sources changed since the last build.
+    say((await ensureDashboardBuilt({ quiet: true })) ? 'dashboard built' : 'dashboard build is up to date');
     if (stopping) return;
 
     const basePort = Number(process.env.PORT || 8080);
@@ -346,6 +349,9 @@ function banner(urls: string[], database: DevDatabase, options: Options, color: 
       ? `  Admin key    ${bold(ADMIN_KEY)}  (this run's; set ADMIN_API_KEY to choose one, AUTH_DISABLED=true to turn auth off)`
       : '  Auth         OFF (AUTH_DISABLED=true): anyone who can reach the API can use it',
     `  API docs     ${api}/docs`,
+    ADMIN_KEY
+      ? `  Dashboard    ${bold(`${api}/ui/#key=${ADMIN_KEY}`)}  (this link signs you in as the admin)`
+      : `  Dashboard    ${bold(`${api}/ui/`)}`,
     '',
     '  Try the CLI (in this checkout; `npx hourglass` where @hourglass/client is installed):',
     `    export HOURGLASS_URL=${api}${ADMIN_KEY ? ` HOURGLASS_API_KEY=${ADMIN_KEY}` : ''}`,

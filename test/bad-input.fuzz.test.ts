@@ -48,7 +48,8 @@ interface Req {
 }
 
 type Json = unknown;
-type Auth = 'admin' | 'client' | 'runner' | 'public';
+/** `anyKey`: any valid key passes (GET /auth/me); no key of a wrong scope exists for it. */
+type Auth = 'admin' | 'client' | 'runner' | 'anyKey' | 'public';
 
 async function call(method: string, url: string, payload?: unknown, key = ADMIN_KEY) {
   const res = await o.app.inject({
@@ -701,7 +702,7 @@ function badAuth(needs: Auth): fc.Arbitrary<[string, Headers]> {
       `a tampered key`,
       { authorization: `Bearer ${fx.clientKey.slice(0, -1)}${fx.clientKey.endsWith('A') ? 'B' : 'A'}` },
     ]),
-    ...(needs === 'public'
+    ...(needs === 'public' || needs === 'anyKey'
       ? []
       : [
           fc
@@ -998,6 +999,10 @@ const ROUTES: Route[] = [
         ),
         limit: badLimit(500),
         cursor: badCursor,
+        q: fc.oneof(
+          fc.constantFrom('', ' ', '\t'),
+          fc.integer({ min: 201, max: 500 }).map((n) => 'q'.repeat(n)),
+        ),
       }).map(([defect, q]): Req => ({ method: 'GET', url: `/jobs${q}`, headers: admin, defect })),
     someInput: () => fc.constant({ url: '/jobs?limit=1', headers: {} }),
   },
@@ -1322,6 +1327,30 @@ const ROUTES: Route[] = [
       ),
     someInput: () => fc.constant({ url: '/job-types', headers: {} }),
   },
+  // What a dashboard opens with
+  ...(
+    [
+      ['/auth/me', 'anyKey'],
+      ['/stats', 'client'],
+    ] as const
+  ).map(
+    ([path, auth]): Route => ({
+      method: 'GET',
+      path,
+      auth,
+      runs: 20,
+      bad: () =>
+        fc.tuple(letters(1, 12), asciiText(0, 10)).map(
+          ([k, v]): Req => ({
+            method: 'GET',
+            url: `${path}${qs([[k, v]])}`,
+            headers: admin,
+            defect: `parameter ${k}`,
+          }),
+        ),
+      someInput: () => fc.constant({ url: path, headers: {} }),
+    }),
+  ),
   // Executions
   {
     method: 'GET',
@@ -1473,8 +1502,11 @@ const ROUTES: Route[] = [
   },
 ];
 
-/** Public reads (health, metrics, the API description): junk queries and headers change nothing and never fail. */
-const PUBLIC_READS = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
+/**
+ * Public reads (health, metrics, the API description, the dashboard's files): junk queries and headers change
+ * nothing and never fail.
+ */
+const PUBLIC_READS = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/ui', '/ui/*'];
 
 function publicRoute(path: string): Route {
   return {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ensureDashboardBuilt } from '@hourglass/dashboard/build';
 import {
   createDatabase,
   dropDatabase,
@@ -6,6 +7,7 @@ import {
   sealTemplate,
   withDatabase,
 } from '@hourglass/local-postgres';
+import { exclusively } from '@hourglass/testkit/build-lock';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../apps/orchestrator/src/db/migrate.js';
 
@@ -14,6 +16,12 @@ import { migrate } from '../apps/orchestrator/src/db/migrate.js';
  * every test clone it (@hourglass/testkit, packages/testkit/src/database.ts), which is far cheaper than migrating per test.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The orchestrators the tests start serve apps/dashboard/dist at /ui: built now if its sources changed since
+  // (a hash, ~1 s to build), so no test sees a stale dashboard. Under a lock: two runs in one checkout take turns.
+  const lock = new URL('../node_modules/.cache/hourglass-dashboard-build.lock', import.meta.url).pathname;
+  if (await exclusively(lock, () => ensureDashboardBuilt({ quiet: true }))) {
+    console.log('[global-setup] built the dashboard (apps/dashboard/dist)');
+  }
   const server = await provisionTestPostgres();
   // Random, so that runs sharing one server (TEST_DATABASE_URL on a dev box) do not collide.
   const templateDb = `hourglass_template_${randomBytes(6).toString('hex')}`;

@@ -5,6 +5,7 @@ import { type AuthOptions, authPlugin } from './auth/plugin.js';
 import { installErrorHandling } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
+import { type DashboardOptions, dashboardRoutes } from './http/routes/dashboard.js';
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { eventRoutes } from './http/routes/events.js';
 import { executionRoutes } from './http/routes/executions.js';
@@ -12,11 +13,17 @@ import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { runnerRoutes } from './http/routes/runners.js';
+import { statsRoutes } from './http/routes/stats.js';
 import { timerRoutes } from './http/routes/timers.js';
 import type { Services } from './services/index.js';
 
 /** The HTTP API as a Fastify instance: thin routes (validate, call a service, answer) over the services. */
-export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts: FastifyServerOptions = {}) {
+export function buildApp(
+  services: Services,
+  auth: Omit<AuthOptions, 'db'>,
+  opts: FastifyServerOptions = {},
+  ui: DashboardOptions = {},
+) {
   const app = Fastify({
     // Long-polls hold a request for up to a minute; everything else is quick.
     requestTimeout: 90_000,
@@ -44,7 +51,9 @@ export function buildApp(services: Services, auth: Omit<AuthOptions, 'db'>, opts
   void app.register(deadLetterRoutes(services));
   void app.register(timerRoutes(services));
   void app.register(eventRoutes(services));
+  void app.register(statsRoutes(services));
   void app.register(healthRoutes(services));
+  void app.register(dashboardRoutes(ui));
   void app.register(fp(metricsRoutes(services)));
   return app;
 }

@@ -26,6 +26,11 @@ export const OrchestratorEnv = z
     METRICS_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Gauges read from the database (backlog, runners) are refreshed at most this often, however often scraped. */
     METRICS_DB_REFRESH_MS: PositiveInt(5_000),
+    /**
+     * The built dashboard served at /ui (apps/dashboard/dist, as `pnpm build` makes it). Default: `ui/` beside the
+     * production bundle (the image), else apps/dashboard/dist in the checkout.
+     */
+    DASHBOARD_DIR: z.string().min(1).optional(),
     LOG_LEVEL: LogLevel,
     LOG_FORMAT: LogFormat,
     /** How long a claim holds an execution without a heartbeat. */

@@ -82,6 +82,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
       loggerInstance: log,
       logController: new LogController({ disableRequestLogging: () => !log.isLevelEnabled('debug') }),
     },
+    { dashboardDir: config.DASHBOARD_DIR },
   );
   const loops = [
     promoter(db, signal, log),

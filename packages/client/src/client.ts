@@ -29,8 +29,10 @@ import type {
   JobFilter,
   JobStatus,
   JobType,
+  Me,
   Page,
   Runner,
+  Stats,
   Timer,
   UpdateJobInput,
 } from './types.js';
@@ -448,6 +450,18 @@ export class HourglassClient {
   /** `GET /job-types`: every type seen, its payload JSON Schema, the runners serving it and its backlog. */
   async listJobTypes(opts: CallOptions = {}): Promise<JobType[]> {
     return (await this.get<{ items: JobType[] }>('/job-types', opts)).items;
+  }
+
+  // ---- overview
+
+  /** `GET /auth/me`: the key this client sends, its name and scopes (what it may do). Any key may ask. */
+  getMe(opts: CallOptions = {}): Promise<Me> {
+    return this.get('/auth/me', opts);
+  }
+
+  /** `GET /stats`: jobs by status and the last hour's finished executions per minute. */
+  getStats(opts: CallOptions = {}): Promise<Stats> {
+    return this.get('/stats', opts);
   }
 
   // ---- API keys (admin)

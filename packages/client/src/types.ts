@@ -33,6 +33,10 @@ export type Runner = z.output<typeof C.Runner>;
 export type DrainedRunner = z.output<typeof C.DrainRunnerReply>;
 export type JobType = z.output<typeof C.JobType>;
 export type ApiKey = z.output<typeof C.ApiKey>;
+/** `GET /auth/me`: the presented key's name and scopes. */
+export type Me = z.output<typeof C.Me>;
+/** `GET /stats`: jobs by status and the last hour's finished executions per minute. */
+export type Stats = z.output<typeof C.Stats>;
 /** A new key with its secret (`key`), shown in this answer only. */
 export type CreatedApiKey = z.output<typeof C.CreatedApiKey>;
 /** The body of every error answer (RFC 9457 problem details). */
@@ -45,8 +49,8 @@ export interface Page<T> {
   nextCursor: number | null;
 }
 
-/** Filters of `GET /jobs`. */
-export type JobFilter = Partial<Pick<z.output<typeof C.ListJobsQuery>, 'status' | 'kind' | 'type'>>;
+/** Filters of `GET /jobs`; `q` is a job id or an idempotency key, matched exactly. */
+export type JobFilter = Partial<Pick<z.output<typeof C.ListJobsQuery>, 'status' | 'kind' | 'type' | 'q'>>;
 
 /** Filters of `GET /dead-letters`. */
 export interface DeadLetterFilter {

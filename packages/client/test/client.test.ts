@@ -256,6 +256,20 @@ describe('runners and job types', () => {
     expect(echo).toMatchObject({ builtin: true });
     expect(echo?.runners.map((r) => r.name)).toContain('client-test');
   });
+
+  test('getMe names the key and its scopes; getStats counts jobs by status; listJobs finds by q', async () => {
+    expect((await hourglass.getMe()).scopes.length).toBeGreaterThan(0);
+    const keyed = await hourglass.createJob(
+      { type: 'noop', delayMs: 3_600_000 },
+      { idempotencyKey: 'find-me-q' },
+    );
+    const found = [];
+    for await (const j of hourglass.listJobs({ q: 'find-me-q' })) found.push(j.id);
+    expect(found).toEqual([keyed.id]);
+    const stats = await hourglass.getStats();
+    expect(stats.jobs.SCHEDULED).toBeGreaterThanOrEqual(1);
+    expect(stats.throughput).toHaveLength(60);
+  });
 });
 
 describe('signals', () => {

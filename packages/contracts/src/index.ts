@@ -1,4 +1,5 @@
 export * from './api-keys.js';
+export * from './auth.js';
 export * from './builtin-types.js';
 export * from './common.js';
 export * from './dead-letters.js';
@@ -7,4 +8,5 @@ export * from './executions.js';
 export * from './jobs.js';
 export * from './problem.js';
 export * from './runners.js';
+export * from './stats.js';
 export * from './timers.js';

@@ -222,6 +222,11 @@ export const ListJobsQuery = z.strictObject({
   status: JobStatus.optional(),
   kind: JobKind.optional(),
   type: z.string().min(1).max(100).optional(),
+  /**
+   * Find a job by what a person has at hand: its id, or its idempotency key (exactly, or its beginning). Combined
+   * with the other filters.
+   */
+  q: z.string().trim().min(1).max(200).optional(),
   ...PageQuery,
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;

@@ -9,10 +9,11 @@ import { FailedAuthLimiter } from './failed-auth-limiter.js';
 import { allows, KeyResolver, type Principal, type RateLimits } from './principal.js';
 
 /**
- * What a route needs, set in its `config.auth`: a scope, `public` (health, docs), or `metrics` (public unless
- * METRICS_API_KEY is set, then that key).
+ * What a route needs, set in its `config.auth`: a scope, `anyKey` (any valid key, whatever its scopes: `GET
+ * /auth/me`), `public` (health, docs, the dashboard's files), or `metrics` (public unless METRICS_API_KEY is set,
+ * then that key).
  */
-export type RouteAuth = Scope | 'public' | 'metrics';
+export type RouteAuth = Scope | 'anyKey' | 'public' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -108,7 +109,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: AuthOptions) => 
         throw unauthenticated('the API key is unknown or revoked');
       }
       req.principal = principal;
-      if (!allows(principal, needed)) {
+      if (needed !== 'anyKey' && !allows(principal, needed)) {
         throw new AppError(
           'FORBIDDEN',
           `this route needs the ${needed} scope; the key has ${principal.scopes.join(', ')}`,

@@ -35,6 +35,8 @@ export const OPERATION_IDS: Record<string, string> = {
   'POST /api-keys': 'createApiKey',
   'GET /api-keys': 'listApiKeys',
   'DELETE /api-keys/:id': 'revokeApiKey',
+  'GET /auth/me': 'getMe',
+  'GET /stats': 'getStats',
   'GET /healthz': 'getHealth',
   'GET /readyz': 'getReadiness',
   'GET /metrics': 'getMetrics',

@@ -19,9 +19,14 @@ export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<
 
 export async function listJobs(
   db: Db,
-  f: { status?: JobStatus; type?: string; kind?: string; limit: number; cursor?: number },
+  f: { status?: JobStatus; type?: string; kind?: string; q?: string; limit: number; cursor?: number },
   maxBytes: number,
 ): Promise<BoundedPage<JobRow>> {
+  // `q` is an id or an idempotency key, matched exactly: both are indexed. (A prefix match could not use the
+  // key's index under a database's usual non-C collation, and would read the whole table when nothing matches.)
+  const q = f.q ?? null;
+  const qId =
+    q !== null && /^[1-9][0-9]{0,15}$/.test(q) && Number(q) <= Number.MAX_SAFE_INTEGER ? Number(q) : null;
   // Filters absent are NULL parameters; PostgreSQL folds `NULL IS NULL OR …` away when it plans the query.
   return boundedPage(
     db,
@@ -30,6 +35,7 @@ export async function listJobs(
       WHERE (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
         AND (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
         AND (${f.kind ?? null}::text IS NULL OR kind = ${f.kind ?? null})
+        AND (${q}::text IS NULL OR idempotency_key = ${q} OR id = ${qId}::bigint)
         AND (${f.cursor ?? null}::bigint IS NULL OR id < ${f.cursor ?? null}::bigint)
       ORDER BY id DESC LIMIT ${f.limit}
     `,

@@ -14,6 +14,7 @@ import type { JobWaiters } from './job-waiters.js';
 import { JobsService } from './jobs-service.js';
 import type { ReadySignal } from './ready-signal.js';
 import { RunnersService, type RunnerTimings } from './runners-service.js';
+import { StatsService } from './stats-service.js';
 import { TimersService } from './timers-service.js';
 
 export interface ServiceDeps {
@@ -80,6 +81,7 @@ export function createServices({
     ),
     events: events.feed,
     jobTypes: new JobTypesService(db),
+    stats: new StatsService(db),
     completions: new CompletionsService(lifecycle, signal, waiters, metrics),
     deadLetters: new DeadLettersService(db, lifecycle, signal, answerBytes.list),
     executions: {
