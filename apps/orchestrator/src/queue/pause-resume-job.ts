@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { stopWaitingWork } from './cancel-job.js';
 import type { JobRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -8,22 +8,8 @@ import { atOrNow } from './timing.js';
  * What pausing a recurring job does to its work (the lifecycle sets the status): no new occurrences, and its
  * occurrences not yet started are cancelled; one already running finishes.
  */
-export async function pauseJobWork(trx: Db, jobId: number, at: Date | null): Promise<void> {
-  await sql`
-    WITH cancelled AS (
-      UPDATE executions SET status = 'CANCELLED', finished_at = ${atOrNow(at)}, error = 'job paused'
-      WHERE job_id = ${jobId} AND status = 'PENDING'
-      RETURNING id, job_id, job_type, attempt, error
-    )
-    INSERT INTO ${OUTBOX}
-    SELECT 'execution.cancelled', ${atOrNow(at)}, job_id, id, NULL, job_type,
-           jsonb_build_object('status', 'CANCELLED', 'attempt', attempt, 'error', error)
-    FROM cancelled
-  `.execute(trx);
-  await sql`UPDATE occurrences SET status = 'SKIPPED', reason = 'job paused' WHERE job_id = ${jobId} AND status = 'QUEUED'`.execute(
-    trx,
-  );
-  await sql`UPDATE jobs SET next_run_at = NULL WHERE id = ${jobId}`.execute(trx);
+export function pauseJobWork(trx: Db, jobId: number, at: Date | null): Promise<void> {
+  return stopWaitingWork(trx, jobId, 'job paused', at);
 }
 
 /** A resumed job's next occurrence (computed by the lifecycle from its schedule and the database's now). */
