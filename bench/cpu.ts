@@ -71,3 +71,10 @@ export function startCpuMeter(pids: number[]): { stop(pids: number[]): CpuUsage 
     },
   };
 }
+
+/** CPU seconds used so far by the processes `pids` (those gone count nothing). */
+export function cpuSecondsOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) ticks += readProcess(pid)?.ticks ?? 0;
+  return ticks / USER_HZ;
+}

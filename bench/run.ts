@@ -3,7 +3,8 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency|result|timers] [--timeout S] [--timers N]
+ *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile] [--timeout S]
+ *              [--timers N]
  *              [--timer-spread S] [--cleaner-batch N]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
@@ -26,6 +27,7 @@ import {
 } from './backlog.js';
 import { type CpuUsage, startCpuMeter } from './cpu.js';
 import { type LatencyResult, runLatency } from './latency.js';
+import { runProfileScenario } from './profile.js';
 import { runCreateToResult } from './result.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
@@ -71,9 +73,9 @@ function options() {
   };
   const quick = values.quick === true;
   const scenario = values.scenario as string;
-  if (!['all', 'throughput', 'latency', 'result', 'timers', 'backlog'].includes(scenario)) {
+  if (!['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile'].includes(scenario)) {
     throw new Error(
-      `--scenario must be all, throughput, latency, result, timers or backlog, got '${scenario}'`,
+      `--scenario must be all, throughput, latency, result, timers, backlog or profile, got '${scenario}'`,
     );
   }
   return {
@@ -91,6 +93,8 @@ function options() {
     timers: scenario === 'all' || scenario === 'timers',
     /** Not part of `all`: it loads millions of rows (minutes). */
     backlog: scenario === 'backlog',
+    /** Not part of `all`: one throughput run under the CPU profiler (profile.ts). */
+    profile: scenario === 'profile',
     /** Rows per cleaner statement in the backlog scenario (the orchestrator's CLEANER_BATCH default). */
     cleanerBatch: int(
       'cleaner-batch',
@@ -137,6 +141,7 @@ async function withStack<T>(
   env: {
     orchestratorEnv?: Record<string, string>;
     runnerEnv?: Record<string, string>;
+    nodeArgs?: string[];
     seed?: (db: pg.Pool) => Promise<void>;
   } = {},
 ): Promise<T & { cpu: CpuUsage }> {
@@ -185,6 +190,12 @@ async function main() {
   const started = performance.now();
   const server = await startPostgres();
   cleanups.push(() => server.stop());
+  if (opts.profile) {
+    console.log(`Hourglass benchmark: profile (PostgreSQL ${server.version}, ${server.durability})`);
+    console.log(`services:   ${settingsLine(opts)}\n`);
+    await runProfileScenario((fn, env) => withStack(server, opts, fn, env), opts.jobs, opts.timeoutMs);
+    return;
+  }
   if (opts.backlog) {
     await runBacklogScenario(server, opts);
     console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -71,6 +71,8 @@ export interface StackOptions {
   concurrency: number;
   orchestratorEnv?: Record<string, string>;
   runnerEnv?: Record<string, string>;
+  /** Node.js options for every service process (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
   /** Loads data into the fresh, migrated database before the services start (the backlog scenario). */
   seed?: (db: pg.Pool) => Promise<void>;
   /** Where the children's warnings and errors go. */
@@ -91,6 +93,8 @@ export interface Stack {
    * whole embedded server; with DATABASE_URL, the backends connected to the benchmark's database).
    */
   ownPids(): Promise<number[]>;
+  /** The service processes' pids by role (the profile scenario splits CPU time by them). */
+  servicePids(): { orchestrator: number[]; runners: number[] };
   /** Throws if a service died while it should be running. */
   assertAlive(): void;
   stop(): Promise<void>;
@@ -181,6 +185,7 @@ export async function startStack(server: BenchPostgres, opts: StackOptions): Pro
           ...opts.orchestratorEnv,
         },
         onLine,
+        { nodeArgs: opts.nodeArgs },
       ),
     );
     await waitForHttp(`${url}/readyz`, 30_000);
@@ -200,6 +205,7 @@ export async function startStack(server: BenchPostgres, opts: StackOptions): Pro
             ...opts.runnerEnv,
           },
           onLine,
+          { nodeArgs: opts.nodeArgs },
         ),
       );
     }
@@ -230,6 +236,10 @@ export async function startStack(server: BenchPostgres, opts: StackOptions): Pro
         const postmaster = server.source === 'embedded' ? parentOf(pgPids[0]!) : undefined;
         if (postmaster !== undefined) pgPids = [postmaster, ...childrenOf(postmaster)];
         return [process.pid, ...services.map((s) => s.pid), ...pgPids];
+      },
+      servicePids() {
+        const of = (kind: string) => services.filter((s) => s.kind === kind).map((s) => s.pid);
+        return { orchestrator: of('orchestrator'), runners: of('runner') };
       },
       assertAlive() {
         if (died) throw new Error(died);

@@ -36,9 +36,12 @@ export function spawnService(
   name: string,
   env: Record<string, string | undefined>,
   onLine: (name: string, line: string) => void = () => {},
-  opts: { entry?: string; cwd?: string; command?: string } = {},
+  opts: { entry?: string; cwd?: string; command?: string; nodeArgs?: string[] } = {},
 ): ServiceProcess {
-  const args = kind === 'script' ? [opts.entry ?? ''] : ['--import', 'tsx', opts.entry ?? ENTRY[kind]];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    ...(kind === 'script' ? [opts.entry ?? ''] : ['--import', 'tsx', opts.entry ?? ENTRY[kind]]),
+  ];
   const child = spawn(opts.command ?? process.execPath, args, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', ...env },

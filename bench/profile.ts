@@ -1,0 +1,112 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuSecondsOf } from './cpu.js';
+import { breakdown, CATEGORIES, readProfiles, sumBreakdowns } from './cpu-profile.js';
+import type { Stack } from './stack.js';
+import { formatNumber, renderTable } from './stats.js';
+import { runThroughput, throughputRun } from './throughput.js';
+
+/**
+ * `pnpm bench --scenario profile` (issue 15: profile first): one throughput run with `node --cpu-prof` on the
+ * orchestrator and the runners, after a warm-up run (start-up, module compilation and the JIT's first passes are
+ * not what a job costs). Prints CPU per job by process (from /proc: orchestrator, runners, PostgreSQL, the
+ * benchmark itself) and, for the two Node.js services, where their time went by category (self time of the
+ * sampled functions, between the run's first request and its last job). Profiling slows the services a little:
+ * read the shares, not the throughput.
+ */
+
+export type StackRunner = <T>(fn: (stack: Stack) => Promise<T>, env: { nodeArgs: string[] }) => Promise<T>;
+
+const hrMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+export async function runProfileScenario(
+  withStack: StackRunner,
+  jobs: number,
+  timeoutMs: number,
+): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hourglass-bench-profile-'));
+  // As arguments: NODE_OPTIONS does not take --cpu-prof.
+  const profiling = { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+  try {
+    const run = await withStack(async (stack) => {
+      await runThroughput(stack, throughputRun(Math.min(jobs, 2_000), timeoutMs));
+      const { rows } = await stack.db.query<{ since: number }>(
+        'SELECT coalesce(max(id), 0)::float8 AS since FROM executions',
+      );
+      const services = stack.servicePids();
+      const postgresPids = async () =>
+        (await stack.ownPids()).filter(
+          (p) => p !== process.pid && !services.orchestrator.includes(p) && !services.runners.includes(p),
+        );
+      const pgBefore = await postgresPids();
+      const before = {
+        orchestrator: cpuSecondsOf(services.orchestrator),
+        runners: cpuSecondsOf(services.runners),
+        postgres: cpuSecondsOf(pgBefore),
+        benchmark: cpuSecondsOf([process.pid]),
+      };
+      const from = hrMicros();
+      const result = await runThroughput(stack, throughputRun(jobs, timeoutMs, rows[0]!.since));
+      const to = hrMicros();
+      // A backend that connected during the run counts from zero.
+      const pgAfter = [...new Set([...pgBefore, ...(await postgresPids())])];
+      const byProcess = {
+        orchestrator: cpuSecondsOf(services.orchestrator) - before.orchestrator,
+        runners: cpuSecondsOf(services.runners) - before.runners,
+        postgres: cpuSecondsOf(pgAfter) - before.postgres,
+        benchmark: cpuSecondsOf([process.pid]) - before.benchmark,
+      };
+      return { result, byProcess, from, to, services };
+    }, profiling);
+
+    const perJob = (seconds: number) => (seconds * 1e6) / jobs;
+    const { result, byProcess: cpu, from, to, services } = run;
+    console.log(
+      `profiled run: ${formatNumber(jobs)} noop jobs in ${result.seconds.toFixed(2)} s ` +
+        `(${formatNumber(result.jobsPerSecond)} jobs/s with the profiler on); wall ${perJob(result.seconds).toFixed(0)} µs a job\n`,
+    );
+    const total = cpu.orchestrator + cpu.runners + cpu.postgres + cpu.benchmark;
+    console.log(
+      renderTable([
+        ['CPU per job, by process (/proc)', 'µs / job', 'share'],
+        ...Object.entries(cpu).map(([k, s]) => [
+          k,
+          perJob(s).toFixed(1),
+          `${((s / total) * 100).toFixed(0)} %`,
+        ]),
+        ['all', perJob(total).toFixed(1), ''],
+      ]),
+    );
+
+    const profiles = readProfiles(dir);
+    const of = (pids: number[]) =>
+      sumBreakdowns(pids.flatMap((p) => (profiles.has(p) ? [breakdown(profiles.get(p)!, from, to)] : [])));
+    const orchestrator = of(services.orchestrator);
+    const runners = of(services.runners);
+    if (orchestrator.size === 0 || runners.size === 0) {
+      console.log(
+        `\nno profile was written for ${orchestrator.size === 0 ? 'the orchestrator' : 'the runners'}`,
+      );
+      return;
+    }
+    const rows: string[][] = [
+      ['where the Node.js time went (self time)', 'orchestrator µs/job', 'runners µs/job'],
+    ];
+    for (const c of CATEGORIES) {
+      const o = orchestrator.get(c) ?? 0;
+      const r = runners.get(c) ?? 0;
+      if (o + r > 0) rows.push([c, (o / jobs).toFixed(1), (r / jobs).toFixed(1)]);
+    }
+    const busy = (m: Map<string, number>) =>
+      [...m].filter(([c]) => !c.startsWith('idle')).reduce((a, [, us]) => a + us, 0) / jobs;
+    rows.push(['busy (all but idle)', busy(orchestrator).toFixed(1), busy(runners).toFixed(1)]);
+    console.log(`\n${renderTable(rows)}`);
+    console.log(
+      '\nBusy time is the main thread only; /proc also counts the threads beside it (garbage collection helpers, ' +
+        'libuv), so it reads higher.',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
