@@ -85,10 +85,9 @@ export async function runProfileScenario(
     const orchestrator = of(services.orchestrator);
     const runners = of(services.runners);
     if (orchestrator.size === 0 || runners.size === 0) {
-      console.log(
-        `\nno profile was written for ${orchestrator.size === 0 ? 'the orchestrator' : 'the runners'}`,
+      throw new Error(
+        `no profile was written for ${orchestrator.size === 0 ? 'the orchestrator' : 'the runners'}`,
       );
-      return;
     }
     const rows: string[][] = [
       ['where the Node.js time went (self time)', 'orchestrator µs/job', 'runners µs/job'],
