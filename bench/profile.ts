@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { cpuSecondsOf } from './cpu.js';
 import { breakdown, CATEGORIES, readProfiles, sumBreakdowns } from './cpu-profile.js';
 import type { Stack } from './stack.js';
@@ -16,7 +17,36 @@ import { runThroughput, throughputRun } from './throughput.js';
  * read the shares, not the throughput.
  */
 
-export type StackRunner = <T>(fn: (stack: Stack) => Promise<T>, env: { nodeArgs: string[] }) => Promise<T>;
+export type StackRunner = <T>(
+  fn: (stack: Stack) => Promise<T>,
+  env: { nodeArgs: string[]; seed: (db: pg.Pool) => Promise<void> },
+) => Promise<T>;
+
+/** The embedded server the profile runs on loads pg_stat_statements (statement times inside PostgreSQL). */
+export const PROFILE_SERVER_SETTINGS = { shared_preload_libraries: 'pg_stat_statements' };
+
+interface StatementRow {
+  calls: number;
+  total_ms: number;
+  rows: number;
+  query: string;
+}
+
+/** The statements that took the most time inside PostgreSQL since the last reset, or why there are none. */
+async function topStatements(db: pg.Pool, limit: number): Promise<StatementRow[] | string> {
+  try {
+    const { rows } = await db.query<StatementRow>(
+      `SELECT calls::float8 AS calls, total_exec_time AS total_ms, rows::float8 AS rows, query
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND query NOT LIKE '%pg_stat_statements%'
+       ORDER BY total_exec_time DESC LIMIT $1`,
+      [limit],
+    );
+    return rows;
+  } catch (err) {
+    return `pg_stat_statements unavailable (${(err as Error).message}); the embedded server loads it`;
+  }
+}
 
 const hrMicros = () => Number(process.hrtime.bigint() / 1000n);
 
@@ -27,7 +57,12 @@ export async function runProfileScenario(
 ): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hourglass-bench-profile-'));
   // As arguments: NODE_OPTIONS does not take --cpu-prof.
-  const profiling = { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+  const profiling = {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    seed: async (db: pg.Pool) => {
+      await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    },
+  };
   try {
     const run = await withStack(async (stack) => {
       await runThroughput(stack, throughputRun(Math.min(jobs, 2_000), timeoutMs));
@@ -46,6 +81,7 @@ export async function runProfileScenario(
         postgres: cpuSecondsOf(pgBefore),
         benchmark: cpuSecondsOf([process.pid]),
       };
+      await stack.db.query('SELECT pg_stat_statements_reset()').catch(() => {});
       const from = hrMicros();
       const result = await runThroughput(stack, throughputRun(jobs, timeoutMs, rows[0]!.since));
       const to = hrMicros();
@@ -57,11 +93,12 @@ export async function runProfileScenario(
         postgres: cpuSecondsOf(pgAfter) - before.postgres,
         benchmark: cpuSecondsOf([process.pid]) - before.benchmark,
       };
-      return { result, byProcess, from, to, services };
+      const statements = await topStatements(stack.db, 12);
+      return { result, byProcess, from, to, services, statements };
     }, profiling);
 
     const perJob = (seconds: number) => (seconds * 1e6) / jobs;
-    const { result, byProcess: cpu, from, to, services } = run;
+    const { result, byProcess: cpu, from, to, services, statements } = run;
     console.log(
       `profiled run: ${formatNumber(jobs)} noop jobs in ${result.seconds.toFixed(2)} s ` +
         `(${formatNumber(result.jobsPerSecond)} jobs/s with the profiler on); wall ${perJob(result.seconds).toFixed(0)} µs a job\n`,
@@ -78,6 +115,26 @@ export async function runProfileScenario(
         ['all', perJob(total).toFixed(1), ''],
       ]),
     );
+
+    if (typeof statements === 'string') console.log(`\n${statements}`);
+    else {
+      console.log(
+        `\n${renderTable([
+          [
+            'statements by time inside PostgreSQL (pg_stat_statements)',
+            'µs / job',
+            'calls / 1k jobs',
+            'rows / call',
+          ],
+          ...statements.map((r) => [
+            r.query.replace(/\s+/g, ' ').slice(0, 90),
+            ((r.total_ms * 1000) / jobs).toFixed(1),
+            ((r.calls * 1000) / jobs).toFixed(1),
+            (r.rows / Math.max(r.calls, 1)).toFixed(1),
+          ]),
+        ])}`,
+      );
+    }
 
     const profiles = readProfiles(dir);
     const of = (pids: number[]) =>

@@ -27,7 +27,7 @@ import {
 } from './backlog.js';
 import { type CpuUsage, startCpuMeter } from './cpu.js';
 import { type LatencyResult, runLatency } from './latency.js';
-import { runProfileScenario } from './profile.js';
+import { PROFILE_SERVER_SETTINGS, runProfileScenario } from './profile.js';
 import { runCreateToResult } from './result.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
@@ -188,7 +188,8 @@ function settingsLine(opts: Options): string {
 async function main() {
   const opts = options();
   const started = performance.now();
-  const server = await startPostgres();
+  // The profile reads pg_stat_statements, which must be loaded at the server's start (embedded server only).
+  const server = await startPostgres(opts.profile ? PROFILE_SERVER_SETTINGS : {});
   cleanups.push(() => server.stop());
   if (opts.profile) {
     console.log(`Hourglass benchmark: profile (PostgreSQL ${server.version}, ${server.durability})`);

@@ -31,7 +31,7 @@ export interface BenchPostgres {
  * embedded PostgreSQL in a temporary directory with the default durability settings (not the tests' fast
  * mode), deleted on stop.
  */
-export async function startPostgres(): Promise<BenchPostgres> {
+export async function startPostgres(settings: Record<string, string> = {}): Promise<BenchPostgres> {
   const fromEnv = process.env.DATABASE_URL;
   let adminUrl: string;
   let stop = async () => {};
@@ -39,7 +39,7 @@ export async function startPostgres(): Promise<BenchPostgres> {
     adminUrl = fromEnv;
   } else {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hourglass-bench-pg-'));
-    const server = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false });
+    const server = await startEmbeddedPostgres({ dataDir, persistent: false, fast: false, settings });
     adminUrl = server.url;
     stop = () => server.stop();
   }

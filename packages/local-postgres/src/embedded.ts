@@ -26,6 +26,8 @@ export interface EmbeddedPostgresOptions {
   installation?: Installation;
   /** Where that copy goes; SCRATCH_ROOT (/var/tmp/hourglass-postgres) when omitted. */
   scratchRoot?: string;
+  /** More server settings (`-c name=value`), e.g. shared_preload_libraries for the benchmark's profile. */
+  settings?: Record<string, string>;
 }
 
 export interface RunningPostgres {
@@ -76,6 +78,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     '-c',
     'max_connections=300',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
   const initdbFlags = [
     // Without these initdb inherits the process locale, which is often unset here and yields a
