@@ -14,6 +14,7 @@ async function rowsRead(types: string[], max: number): Promise<number> {
     const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, FORMAT TEXT) ${claimStatement({
       runnerId: '00000000-0000-4000-8000-000000000000',
       types,
+      queues: null,
       max,
       leaseMs: 30_000,
       maxBytes: 4 * 1024 * 1024,
