@@ -181,6 +181,9 @@ interface QueueLimits {
  */
 export const KEY_WALK_LIMIT = 1_000;
 
+/** How long past the window a rate-limit row is kept (far longer than a claim waits for a queue's lock). */
+const RATE_WINDOW_SLACK_MS = 60_000;
+
 /**
  * Claims from one queue with limits, in its own transaction, holding the queue's row lock while it counts and
  * claims: two claimers of the same limited queue run one after the other (on any replica), so what one counts
@@ -286,7 +289,8 @@ function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim,
       LIMIT (SELECT n FROM budget)
     )`;
   // The rate window: this claim's rows are logged, and rows older than the period dropped, by the claim that holds
-  // the queue's lock (so the window holds at most the limit's worth of live rows, plus what expired since).
+  // the queue's lock. Dropped only RATE_WINDOW_SLACK_MS after they left the window: `now` is a transaction's start,
+  // and a claim that began earlier but got the lock later counts from an earlier now; it must still find them.
   const window =
     rate === null
       ? sql``
@@ -296,7 +300,8 @@ function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim,
     ),
     expired AS (
       DELETE FROM queue_rate_claims
-      WHERE queue = ${queue} AND claimed_at <= ${now} - ${periodMs} * interval '1 millisecond'
+      WHERE queue = ${queue}
+        AND claimed_at <= ${now} - ${periodMs + RATE_WINDOW_SLACK_MS} * interval '1 millisecond'
     )`;
   return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail(claim, now, window)}`;
 }
