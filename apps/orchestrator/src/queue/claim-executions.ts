@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { OUTBOX } from './record-events.js';
 import { atOrNow } from './timing.js';
@@ -134,26 +134,56 @@ function shuffled<T>(items: T[]): T[] {
 }
 
 /**
- * The claim from queues without limits (see claimExecutions). `picked` walks executions_claimable_by_type once per
- * type the runner serves (a LATERAL over its types), in claim order, locking up to `max` of each with SKIP LOCKED,
- * then keeps the first `max` over all types: a claim never walks another type's backlog (issue 10, defect 6). Rows
- * of a type locked but not kept stay locked only until this statement's transaction ends. Rows of paused and
- * limited queues (read here, after the settings lock was taken, so a change that committed before is seen) and of
- * queues the runner does not serve are passed over in the walk.
+ * Lanes a claim from queues without limits walks at most, per type: (type, queue) pairs with due work, found by a
+ * skip scan. Past this many queues with due work of one type, the queues after the first (by name) wait until
+ * those run dry (see README, "Queues, limits and unique jobs").
+ */
+export const LANE_WALK_LIMIT = 1_000;
+
+/**
+ * The claim from queues without limits (see claimExecutions). `picked` walks executions_claimable_by_lane once per
+ * lane, a (type, queue) pair, in claim order, locking up to `max` of each with SKIP LOCKED, then keeps the first
+ * `max` over all lanes: a claim never walks another type's backlog (issue 10, defect 6), nor a paused or limited
+ * queue's (issue 14). Rows of a lane locked but not kept stay locked only until this statement's transaction
+ * ends. The lanes are the runner's types crossed with the queues it serves, or, for a runner serving every queue,
+ * the queues with due work of each type (a skip scan: one index probe per queue); paused and limited queues are
+ * left out (read here, after the settings lock was taken, so a change that committed before is seen).
  */
 export function claimStatement(
   { runnerId, types, queues, max, leaseMs, maxBytes }: Claim,
   at: Date | null = null,
 ) {
   const now = atOrNow(at);
-  const picked = sql`
+  const due = sql`e.status = 'PENDING' AND e.ready`;
+  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
+  const lanes =
+    queues === null
+      ? sql`
+    walk(type, queue) AS (
+      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
+      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
+      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
+      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
+      FROM unnest(${types as string[]}::text[]) AS t(type)
+      UNION ALL
+      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
+      FROM walk w WHERE w.queue IS NOT NULL
+    ),
+    lanes AS (
+      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
+    )`
+      : sql`
+    lanes AS (
+      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
+      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
+      WHERE ${open}
+    )`;
+  const picked = sql`${lanes},
     picked AS (
-      SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM unnest(${types as string[]}::text[]) AS t(type)
+      SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM lanes l
       CROSS JOIN LATERAL (
         SELECT e.id, e.job_id, e.priority, e.scheduled_for FROM executions e
-        WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= ${now}
-          AND e.queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))
-          AND (${queues as string[] | null}::text[] IS NULL OR e.queue = ANY(${queues as string[] | null}::text[]))
+        WHERE ${due} AND e.job_type = l.type AND e.queue = l.queue AND e.scheduled_for <= ${now}
         ORDER BY e.priority DESC, e.scheduled_for, e.id
         LIMIT ${max}
         FOR UPDATE SKIP LOCKED
@@ -161,7 +191,18 @@ export function claimStatement(
       ORDER BY c.priority DESC, c.scheduled_for, c.id
       LIMIT ${max}
     )`;
-  return sql<ClaimedRow>`WITH ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
+  return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
+}
+
+/** The queue of the first lane at or after (type, queue), or null when that lane is of another type (or none). */
+function nextLane(type: RawBuilder<unknown>, queue: RawBuilder<unknown>, op: RawBuilder<unknown>) {
+  return sql`(
+    SELECT CASE WHEN n.job_type = ${type} THEN n.queue END FROM (
+      SELECT e.job_type, e.queue FROM executions e
+      WHERE e.status = 'PENDING' AND e.ready AND (e.job_type, e.queue) ${op} (${type}, ${queue})
+      ORDER BY e.job_type, e.queue LIMIT 1
+    ) n
+  )`;
 }
 
 /** The settings of a queue, as locked by a limited claim. */
@@ -253,10 +294,10 @@ function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim,
     ),
     -- The keys with due or soon-due work, one index probe each (a skip scan of executions_claimable_by_queue).
     walk(k) AS (
-      (SELECT e.concurrency_key FROM executions e WHERE ${due} ORDER BY e.concurrency_key LIMIT 1)
+      (SELECT e.concurrency_key FROM executions e WHERE ${due} ORDER BY e.queue, e.concurrency_key LIMIT 1)
       UNION ALL
       SELECT (SELECT e.concurrency_key FROM executions e WHERE ${due} AND e.concurrency_key > w.k
-              ORDER BY e.concurrency_key LIMIT 1)
+              ORDER BY e.queue, e.concurrency_key LIMIT 1)
       FROM walk w WHERE w.k IS NOT NULL
     ),
     keys AS (

@@ -41,6 +41,14 @@ CREATE INDEX executions_claimable_by_queue ON executions (queue, concurrency_key
   WHERE status = 'PENDING' AND ready;
 CREATE INDEX executions_running_by_queue ON executions (queue, concurrency_key) WHERE status = 'RUNNING';
 
+-- The claim from queues without limits walks each (type, queue) lane on its own: with the queue second in the
+-- index, a claim never walks past a paused or limited queue's backlog of the same type (it would have read every
+-- one of 20,000 rows to find none: pnpm bench, 5x slower). Same predicate as executions_claimable_by_type, which
+-- it replaces for every other reader of "due and ready".
+CREATE INDEX executions_claimable_by_lane ON executions (job_type, queue, priority DESC, scheduled_for, id)
+  WHERE status = 'PENDING' AND ready;
+DROP INDEX executions_claimable_by_type;
+
 INSERT INTO queues (name) VALUES ('default');
 
 -- Live counts per queue for GET /queues, each from an index holding only the rows it counts: due from
