@@ -25,6 +25,19 @@ export class ApiClient {
     return JSON.parse(text) as T;
   }
 
+  /** PUTs `body` as JSON and parses the answer; any status but 200 throws. */
+  async put<T>(path: string, body: unknown): Promise<T> {
+    const res = await this.pool.request({
+      method: 'PUT',
+      path,
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`PUT ${path}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  }
+
   /** GETs `path` and parses the answer; any status but 200 throws. */
   async get<T>(path: string): Promise<T> {
     const res = await this.pool.request({ method: 'GET', path });

@@ -31,7 +31,7 @@ import { PROFILE_SERVER_SETTINGS, runProfileScenario } from './profile.js';
 import { runCreateToResult } from './result.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
-import { runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
+import { QUEUE_RUNS, runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
 import { runTimers, type TimersResult } from './timers.js';
 
 const TARGET_JOBS_PER_SECOND = 5_000;
@@ -235,6 +235,11 @@ async function main() {
   );
 
   const throughput: (ThroughputResult & { cpu: CpuUsage })[] = [];
+  // Issue 14: the same run in a queue with limits, beside the unlimited one (same stack settings, fresh each).
+  const limited = {
+    perKey: [] as (ThroughputResult & { cpu: CpuUsage })[],
+    concurrency: [] as (ThroughputResult & { cpu: CpuUsage })[],
+  };
   const latency: (LatencyResult & { cpu: CpuUsage })[] = [];
   const results: (LatencySummary & { cpu: CpuUsage })[] = [];
   const timers: (TimersResult & { cpu: CpuUsage })[] = [];
@@ -250,6 +255,17 @@ async function main() {
         `run ${i} throughput: ${formatNumber(r.jobsPerSecond)} jobs/s (${r.seconds.toFixed(2)} s); ` +
           `creates ${formatNumber(r.createPerSecond)} jobs/s (${r.createSeconds.toFixed(2)} s); ${cpuNote(r.cpu)}`,
       );
+      for (const key of ['perKey', 'concurrency'] as const) {
+        const { label, run } = QUEUE_RUNS[key];
+        const q = await withStack(server, opts, (stack) =>
+          runThroughput(stack, throughputRun(opts.jobs, opts.timeoutMs, undefined, run)),
+        );
+        limited[key].push(q);
+        console.log(
+          `run ${i} throughput, ${label}: ${formatNumber(q.jobsPerSecond)} jobs/s (${q.seconds.toFixed(2)} s); ` +
+            `${(q.jobsPerSecond / r.jobsPerSecond).toFixed(2)}× this run's unlimited figure; ${cpuNote(q.cpu)}`,
+        );
+      }
     }
     if (opts.latency) {
       const r = await withStack(server, opts, (stack) =>
@@ -325,6 +341,22 @@ async function main() {
       throughput.map((r) => r.seconds),
       2,
     );
+    for (const key of ['perKey', 'concurrency'] as const) {
+      const runs = limited[key];
+      if (runs.length === 0) continue;
+      row(
+        `throughput, ${QUEUE_RUNS[key].label} (jobs/s)`,
+        runs.map((r) => r.jobsPerSecond),
+        0,
+      );
+      // Each limited run against the unlimited run of the same iteration (back to back on the same machine).
+      row(
+        `  as a ratio of the unlimited run`,
+        runs.map((r, i) => r.jobsPerSecond / throughput[i]!.jobsPerSecond),
+        2,
+        { text: '≥ 0.5', met: (m) => m >= 0.5 },
+      );
+    }
     row(
       'create rate, inserts alone (jobs/s)',
       throughput.map((r) => r.createPerSecond),

@@ -14,16 +14,39 @@ export interface ThroughputOptions {
    * run's, and only its own type counts as unfinished.
    */
   since?: number;
+  /** Run the jobs in this queue, configured with these settings first, spread over `keys` concurrency keys. */
+  queue?: QueueRun;
 }
 
+export interface QueueRun {
+  name: string;
+  settings: Record<string, unknown>;
+  keys?: number;
+}
+
+/** The limited runs of issue 14, beside the unlimited one. */
+export const QUEUE_RUNS = {
+  perKey: {
+    label: '100 keys, perKeyConcurrency 1',
+    run: { name: 'per-key', settings: { perKeyConcurrency: 1 }, keys: 100 },
+  },
+  concurrency: { label: 'queue concurrency 50', run: { name: 'limited', settings: { concurrency: 50 } } },
+} satisfies Record<string, { label: string; run: QueueRun }>;
+
 /** The throughput scenario's run: `jobs` noop jobs, batches of 1,000, 4 requests in flight, polled every 25 ms. */
-export const throughputRun = (jobs: number, timeoutMs: number, since?: number): ThroughputOptions => ({
+export const throughputRun = (
+  jobs: number,
+  timeoutMs: number,
+  since?: number,
+  queue?: QueueRun,
+): ThroughputOptions => ({
   jobs,
   batchSize: 1000,
   parallel: 4,
   timeoutMs,
   pollMs: 25,
   since,
+  queue,
 });
 
 export interface ThroughputResult {
@@ -57,9 +80,15 @@ const UNFINISHED_NOOP_SQL = `
 export async function runThroughput(stack: Stack, opts: ThroughputOptions): Promise<ThroughputResult> {
   const api = new ApiClient(stack.url, opts.parallel);
   const bodies: string[] = [];
+  const q = opts.queue;
+  if (q) await api.put(`/queues/${q.name}`, q.settings);
+  let n = 0;
+  const job = q
+    ? () => ({ type: 'noop', queue: q.name, ...(q.keys ? { concurrencyKey: `k${n++ % q.keys}` } : {}) })
+    : () => ({ type: 'noop' });
   for (let left = opts.jobs; left > 0; left -= opts.batchSize) {
     const size = Math.min(opts.batchSize, left);
-    bodies.push(JSON.stringify({ jobs: Array.from({ length: size }, () => ({ type: 'noop' })) }));
+    bodies.push(JSON.stringify({ jobs: Array.from({ length: size }, job) }));
   }
   const timeoutS = opts.timeoutMs / 1000;
   try {

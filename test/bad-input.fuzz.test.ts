@@ -37,7 +37,7 @@ const fx = {
 };
 
 interface Req {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: string;
   headers: Record<string, string | string[]>;
   payload?: string | Buffer;
@@ -128,6 +128,7 @@ async function digests() {
            (SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM dead_letters t) AS dead_letters,
            (SELECT md5(string_agg(t::text, '|' ORDER BY t.job_id, t.scheduled_for)) FROM occurrences t)
              AS occurrences,
+           (SELECT md5(string_agg(t::text, '|' ORDER BY t.name)) FROM queues t) AS queues,
            (SELECT md5(string_agg(concat_ws(',', id, name, prefix, hash, scopes, rate_limit_per_minute,
                                             created_at, revoked_at), '|' ORDER BY id)) FROM api_keys)
              AS api_keys,
@@ -367,6 +368,56 @@ function badBody(shape: Shape, extra: fc.Arbitrary<[string, Record<string, Json>
   return fc.oneof(wrongField, ...missing, unknownField, unstorableString, ...extra);
 }
 
+/** Not a queue name (^[a-z][a-z0-9_.-]{0,99}$). */
+const badName = fc.oneof(
+  badString(1, 100),
+  fc.stringMatching(/^([A-Z0-9_.-]|[a-z][a-z0-9_.-]*[ A-Z!/])[a-z]{0,10}$/),
+);
+/** Not a queue name, as it can stand in a path (still one segment). */
+const badNameInPath = fc
+  .oneof(
+    fc.stringMatching(/^([A-Z0-9_.-]|[a-z][a-z0-9_.-]*[ A-Z!])[a-z]{0,10}$/),
+    fc.integer({ min: 101, max: 300 }).map((n) => `q${'x'.repeat(n)}`),
+    fc.constantFrom('%00', 'Default', '9lives', 'a%20b', '-x'),
+  )
+  .map((n) => encodeURIComponent(decodeURIComponentSafe(n)));
+function decodeURIComponentSafe(s: string) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+const QUEUE_SETTINGS: Shape = {
+  // null is a valid value here (no such limit).
+  concurrency: {
+    valid: fc.integer({ min: 1, max: 1_000_000 }),
+    invalid: badInt(1, 1_000_000).filter((v) => v !== null),
+  },
+  perKeyConcurrency: {
+    valid: fc.integer({ min: 1, max: 1_000_000 }),
+    invalid: badInt(1, 1_000_000).filter((v) => v !== null),
+  },
+  rateLimit: {
+    valid: fc.record({
+      limit: fc.integer({ min: 1, max: 1000 }),
+      periodMs: fc.integer({ min: 1, max: 60_000 }),
+    }),
+    invalid: fc.oneof(
+      notNumber.filter((v) => v !== null && (typeof v !== 'object' || Array.isArray(v))),
+      fc.record({ limit: badInt(1, 1_000_000), periodMs: fc.constant(1000) }),
+      fc.record({ limit: fc.constant(5), periodMs: badInt(1, 7 * 86_400_000) }),
+      fc.record({ limit: fc.constant(5) }),
+      fc.record({
+        limit: fc.constant(5),
+        periodMs: fc.constant(1000),
+        perKey: notString.filter((v) => typeof v !== 'boolean'),
+      }),
+    ),
+  },
+};
+
 const positiveIds = fc.array(fc.integer({ min: 1, max: 1_000_000 }), { maxLength: 5 });
 
 const JOB: Shape = {
@@ -432,6 +483,35 @@ const JOB: Shape = {
     invalid: badEnum(['fire_once', 'fire_all', 'skip']),
   },
   idempotencyKey: { valid: letters(1, 20), invalid: badString(1, 200) },
+  queue: { valid: fc.constantFrom('default', 'fuzz-queue'), invalid: badName },
+  concurrencyKey: { valid: letters(1, 20), invalid: badString(1, 200) },
+  unique: {
+    valid: fc.record(
+      {
+        key: letters(1, 20),
+        windowSeconds: fc.integer({ min: 1, max: 366 * 86_400 }),
+        states: fc.subarray(['SCHEDULED', 'RUNNING', 'PAUSED'], { minLength: 1 }),
+      },
+      { requiredKeys: ['key'] },
+    ),
+    invalid: fc.oneof(
+      notNumber.filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
+      fc.record({ key: badString(1, 200) }),
+      fc.record({ key: letters(1, 5), windowSeconds: badInt(1, 366 * 86_400) }),
+      fc.record({
+        key: letters(1, 5),
+        states: fc.oneof(
+          fc.constant([]),
+          fc.constant(['RUNNING', 'RUNNING']),
+          fc.array(badEnumText(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']), {
+            minLength: 1,
+            maxLength: 3,
+          }),
+        ),
+      }),
+      fc.record({ key: letters(1, 5), other: json }),
+    ),
+  },
 };
 
 /** Handler payloads that break the handler's own schema (sleep and webhook check theirs). */
@@ -547,6 +627,14 @@ const REGISTER: Shape = {
     required: true,
   },
   capacity: { valid: fc.integer({ min: 1, max: 10_000 }), invalid: badInt(1, 10_000), required: true },
+  queues: {
+    valid: fc.subarray(['default', 'fuzz-queue'], { minLength: 1 }),
+    invalid: fc.oneof(
+      fc.constant([]),
+      notNumber.filter((v) => !Array.isArray(v)),
+      fc.array(badName, { minLength: 1, maxLength: 3 }),
+    ),
+  },
 };
 
 const HEARTBEAT: Shape = {
@@ -1124,6 +1212,80 @@ const ROUTES: Route[] = [
     someInput: () =>
       fc.constant({ url: `/jobs/${fx.cronJobId}`, payload: '{"overlapPolicy":"allow"}', headers: JSON_TYPE }),
   },
+  // Queues
+  {
+    method: 'GET',
+    path: '/queues',
+    auth: 'client',
+    runs: 30,
+    bad: () =>
+      fc.tuple(letters(1, 10), asciiText()).map(
+        ([k, v]): Req => ({
+          method: 'GET',
+          url: `/queues${qs([[k, v]])}`,
+          headers: admin,
+          defect: 'a query it does not take',
+        }),
+      ),
+    someInput: () => fc.constant({ url: '/queues', headers: {} }),
+  },
+  {
+    method: 'GET',
+    path: '/queues/:name',
+    auth: 'client',
+    runs: 40,
+    bad: () =>
+      fc.oneof(
+        badNameInPath.map(
+          (n): Req => ({ method: 'GET', url: `/queues/${n}`, headers: admin, defect: `bad name ${n}` }),
+        ),
+        letters(8, 20).map(
+          (n): Req => ({ method: 'GET', url: `/queues/nope-${n}`, headers: admin, defect: 'unknown queue' }),
+        ),
+      ),
+    someInput: () => fc.constant({ url: '/queues/default', headers: {} }),
+  },
+  {
+    method: 'PUT',
+    path: '/queues/:name',
+    auth: 'admin',
+    runs: 120,
+    bad: () =>
+      fc.oneof(
+        {
+          weight: 4,
+          arbitrary: badBody(QUEUE_SETTINGS).map((b) => withJson('PUT', '/queues/fuzz-queue', b)),
+        },
+        fc
+          .tuple(badNameInPath, someBody(QUEUE_SETTINGS))
+          .map(([n, b]) => withJson('PUT', `/queues/${n}`, [`bad name ${n}`, b])),
+        bodyLevel('PUT', fc.constant('/queues/fuzz-queue')),
+      ),
+    someInput: () =>
+      someBody(QUEUE_SETTINGS).map((b) => ({
+        url: '/queues/fuzz-queue',
+        payload: toJson(b),
+        headers: JSON_TYPE,
+      })),
+  },
+  ...(['pause', 'resume'] as const).map(
+    (action): Route => ({
+      method: 'POST',
+      path: `/queues/:name/${action}`,
+      auth: 'admin',
+      runs: 40,
+      bad: () =>
+        badNameInPath.map(
+          (n): Req => ({
+            method: 'POST',
+            url: `/queues/${n}/${action}`,
+            headers: admin,
+            defect: `bad name ${n}`,
+          }),
+        ),
+      someInput: () => fc.constant({ url: `/queues/fuzz-queue/${action}`, headers: {} }),
+    }),
+  ),
   // Timers
   {
     method: 'POST',

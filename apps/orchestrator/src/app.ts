@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type AuthOptions, authPlugin } from './auth/plugin.js';
-import { installErrorHandling } from './http/errors.js';
+import { installErrorHandling, problem } from './http/errors.js';
 import { registerOpenApi } from './http/openapi.js';
 import { apiKeyRoutes } from './http/routes/api-keys.js';
 import { type DashboardOptions, dashboardRoutes } from './http/routes/dashboard.js';
@@ -12,6 +12,7 @@ import { executionRoutes } from './http/routes/executions.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { queueRoutes } from './http/routes/queues.js';
 import { runnerRoutes } from './http/routes/runners.js';
 import { statsRoutes } from './http/routes/stats.js';
 import { timerRoutes } from './http/routes/timers.js';
@@ -28,6 +29,15 @@ export function buildApp(
     // Long-polls hold a request for up to a minute; everything else is quick.
     requestTimeout: 90_000,
     bodyLimit: 1_048_576,
+    // The router's own refusals (a path parameter over maxParamLength, a malformed URL) as problem+json too: a
+    // queue name in the path (issue 14) can be long enough to reach them.
+    frameworkErrors: (err, _req, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as FastifyReply)
+        .status(status)
+        .type('application/problem+json')
+        .send(problem(status, 'BAD_REQUEST', err.message));
+    },
     ...opts,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -50,6 +60,7 @@ export function buildApp(
   void app.register(executionRoutes(services));
   void app.register(deadLetterRoutes(services));
   void app.register(timerRoutes(services));
+  void app.register(queueRoutes(services));
   void app.register(eventRoutes(services));
   void app.register(statsRoutes(services));
   void app.register(healthRoutes(services));

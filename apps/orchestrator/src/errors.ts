@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   RUNNER_OFFLINE: 409,
   /** A report about an execution the runner does not hold (any more). */
   NOT_HOLDER: 409,
+  /** A unique key's holder changed status again and again while a job with that key was created. */
+  UNIQUE_CONFLICT: 409,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   DATABASE_UNAVAILABLE: 503,

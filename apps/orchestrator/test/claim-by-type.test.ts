@@ -14,6 +14,7 @@ async function rowsRead(types: string[], max: number): Promise<number> {
     const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, FORMAT TEXT) ${claimStatement({
       runnerId: '00000000-0000-4000-8000-000000000000',
       types,
+      queues: null,
       max,
       leaseMs: 30_000,
       maxBytes: 4 * 1024 * 1024,
@@ -31,7 +32,8 @@ async function rowsRead(types: string[], max: number): Promise<number> {
         /Rows Removed by Filter: (\d+)/.exec(lines[i + 1] ?? '');
       if (actual) read += Number(actual[1]) * Number(actual[2]) + Number(removed?.[1] ?? 0);
     });
-    expect(plan).toContain('executions_claimable_by_type');
+    if (process.env.SHOW_PLAN) console.log(plan);
+    expect(plan).toContain('executions_claimable_by_lane');
     return read;
   });
 }
@@ -51,6 +53,23 @@ test('with 20,000 due executions of another type, a claim reads only its own typ
   expect(await rowsRead(['solo-noop', 'bulk-webhook'], 10)).toBeLessThan(30);
 
   const runner = await registerRunner(o, { types: ['solo-noop'] });
+  expect((await claim(o, runner, { max: 10 })).map((e) => e.jobId)).toEqual([mine.id]);
+});
+
+test('with 20,000 due executions of its type in a paused queue, a claim reads only the open queues (issue 14)', async () => {
+  await sql`
+    WITH j AS (
+      INSERT INTO jobs (type, run_at, queue) SELECT 'lane-noop', now(), 'held' FROM generate_series(1, 20000)
+      RETURNING id
+    )
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, queue)
+    SELECT id, 'lane-noop', 5, 1, true, now() - interval '1 minute', true, 'held' FROM j
+  `.execute(o.db);
+  await sql`INSERT INTO queues (name, paused) VALUES ('held', true)`.execute(o.db);
+  await sql`ANALYZE executions`.execute(o.db);
+  const mine = await createJob(o, { type: 'lane-noop' });
+  expect(await rowsRead(['lane-noop'], 10)).toBeLessThan(10);
+  const runner = await registerRunner(o, { types: ['lane-noop'] });
   expect((await claim(o, runner, { max: 10 })).map((e) => e.jobId)).toEqual([mine.id]);
 });
 

@@ -44,6 +44,7 @@ const claimAll = () =>
   stepped.lifecycle.claim({
     runnerId: RUNNER,
     types: ['keep'],
+    queues: null,
     max: 1000,
     leaseMs: 3_600_000,
     maxBytes: 1 << 30,
@@ -178,6 +179,7 @@ describe('the cleaner', () => {
       capacity: 1,
       apiKeyId: null,
       schemaHashes: {},
+      queues: null,
     });
     await sql`UPDATE runners SET status = 'OFFLINE', last_heartbeat_at = ${stepped.now().toISOString()}::timestamptz WHERE id = ${id}`.execute(
       stepped.db,

@@ -48,6 +48,7 @@ export function steppedLifecyclePerFile(opts: {
       capacity: 1000,
       apiKeyId: null,
       schemaHashes: {},
+      queues: null,
     });
   });
   afterAll(async () => {
@@ -102,6 +103,10 @@ export function steppedLifecyclePerFile(opts: {
       retention_seconds: null,
       keep_forever: false,
       callback_url: null,
+      queue: 'default',
+      concurrency_key: null,
+      unique_key: null,
+      unique_states: null,
       ...fields,
     }),
   };

@@ -64,6 +64,7 @@ async function claimAll() {
   return stepped.lifecycle.claim({
     runnerId: RUNNER,
     types: ['walk'],
+    queues: null,
     max: 100,
     leaseMs: LEASE_MS,
     maxBytes: 4 * 1024 * 1024,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { BUILTIN_TYPES } from '@hourglass/contracts';
+import { BUILTIN_TYPES, QueueName } from '@hourglass/contracts';
 import { BooleanFlag, LogFormat, LogLevel, PositiveInt, parseEnv } from '@hourglass/runtime';
 import { z } from 'zod';
 
@@ -42,6 +42,17 @@ export const RunnerEnv = z.object({
         )
         .min(1),
     ),
+  /** Comma-separated queues to take work from; every queue when unset (issue 14). */
+  RUNNER_QUEUES: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s
+        ?.split(',')
+        .map((q) => q.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(QueueName).min(1, 'name at least one queue, or leave RUNNER_QUEUES unset').optional()),
   /** Handler time limit when the job sets none. */
   HANDLER_TIMEOUT_MS: PositiveInt(300_000),
   /** On SIGTERM/SIGINT: how long in-flight executions may take to finish before they are aborted. */

@@ -18,6 +18,7 @@ async function main() {
     apiKey: config.API_KEY,
     handlers: handlersOf(config),
     concurrency: config.RUNNER_CONCURRENCY,
+    queues: config.RUNNER_QUEUES,
     name: config.RUNNER_NAME,
     defaultTimeoutMs: config.HANDLER_TIMEOUT_MS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,

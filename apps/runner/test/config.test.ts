@@ -24,6 +24,13 @@ describe('runner config', () => {
     expect(() => loadConfig({ ORCHESTRATOR_URL: 'http://a:8080,ftp://b' })).toThrow(/ORCHESTRATOR_URL/);
   });
 
+  test('RUNNER_QUEUES names the queues it serves (unset: all); a bad name stops start-up', () => {
+    expect(loadConfig({}).RUNNER_QUEUES).toBeUndefined();
+    expect(loadConfig({ RUNNER_QUEUES: 'emails, reports' }).RUNNER_QUEUES).toEqual(['emails', 'reports']);
+    expect(() => loadConfig({ RUNNER_QUEUES: 'Emails' })).toThrow(/RUNNER_QUEUES/);
+    expect(() => loadConfig({ RUNNER_QUEUES: ' , ' })).toThrow(/RUNNER_QUEUES/);
+  });
+
   test('RUNNER_TYPES narrows what the runner advertises', () => {
     expect(loadConfig({ RUNNER_TYPES: 'echo, sleep' }).RUNNER_TYPES).toEqual(['echo', 'sleep']);
   });

@@ -7,6 +7,7 @@ export * from './events.js';
 export * from './executions.js';
 export * from './jobs.js';
 export * from './problem.js';
+export * from './queues.js';
 export * from './runners.js';
 export * from './stats.js';
 export * from './timers.js';

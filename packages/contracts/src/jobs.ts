@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WebhookUrl } from './builtin-types.js';
 import { Id, JobTypeName, Page, PageQuery, Timestamp, TimestampInput } from './common.js';
+import { ConcurrencyKey, DEFAULT_QUEUE, QueueName } from './queues.js';
 
 export const JobStatus = z.enum(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -23,6 +24,31 @@ export const Backoff = z.strictObject({
 export type Backoff = z.infer<typeof Backoff>;
 
 const IDEMPOTENCY_KEY = z.string().min(1).max(200);
+
+/** While a job is in these statuses, another with its unique key is not created (the default: not final). */
+export const DEFAULT_UNIQUE_STATES = ['SCHEDULED', 'RUNNING', 'PAUSED'] as const;
+
+/**
+ * Unique jobs: while a job with the same `key` is in one of `states` (default: SCHEDULED, RUNNING or PAUSED), or was
+ * created in the same window of `windowSeconds` (fixed windows from the epoch; any status unless `states` is given),
+ * creating another returns that one (200, `unique-existing: true`). Enforced by a unique index.
+ */
+export const UniqueSpec = z.strictObject({
+  key: z.string().min(1).max(200),
+  windowSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(366 * 86_400)
+    .optional(),
+  states: z
+    .array(JobStatus)
+    .min(1)
+    .max(6)
+    .refine((s) => new Set(s).size === s.length, 'lists a status twice')
+    .optional(),
+});
+export type UniqueSpec = z.infer<typeof UniqueSpec>;
 
 export const JobKind = z.enum(['once', 'cron', 'interval']);
 export type JobKind = z.infer<typeof JobKind>;
@@ -92,6 +118,11 @@ export const CreateJobBody = z
      * of the job to this URL, delivered by the runners like a webhook (see README, "Events and callbacks").
      */
     callbackUrl: WebhookUrl.optional(),
+    /** The queue it runs in (issue 14); created on first use, configured with PUT /queues/{name}. */
+    queue: QueueName.default(DEFAULT_QUEUE),
+    /** The group the queue's per-key limits count it in. */
+    concurrencyKey: ConcurrencyKey.optional(),
+    unique: UniqueSpec.optional(),
   })
   .superRefine((b, ctx) => {
     const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
@@ -181,6 +212,10 @@ export const Job = z.object({
   retention: Retention.nullable(),
   /** Where the job is POSTed once final (completion callback), or null. */
   callbackUrl: z.string().nullable(),
+  queue: z.string(),
+  concurrencyKey: z.string().nullable(),
+  /** The unique key as stored (with `@<window start>` when it has a window), or null. */
+  uniqueKey: z.string().nullable(),
   /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
   /**
@@ -208,6 +243,8 @@ export const Job = z.object({
    * has declared this type yet, so its payload was not checked and nothing may run it).
    */
   warnings: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
+  /** Only in the answer to a create: true when the job existed already under the same unique key (issue 14). */
+  uniqueExisting: z.boolean().optional(),
 });
 export type Job = z.infer<typeof Job>;
 

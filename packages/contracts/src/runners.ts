@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id, JobTypeName, Timestamp } from './common.js';
 import { Backoff } from './jobs.js';
+import { QueueName } from './queues.js';
 
 export const RunnerStatus = z.enum(['ONLINE', 'DRAINING', 'OFFLINE']);
 export type RunnerStatus = z.infer<typeof RunnerStatus>;
@@ -36,6 +37,8 @@ export const RegisterRunnerBody = z
       .min(1)
       .max(200),
     capacity: z.number().int().min(1).max(10_000),
+    /** The queues it serves (default: every queue). */
+    queues: z.array(QueueName).min(1).max(200).optional(),
   })
   .superRefine((b, ctx) => {
     const seen = new Set<string>();
@@ -178,6 +181,8 @@ export const Runner = z.object({
   host: z.string(),
   types: z.array(z.string()),
   capacity: z.number().int(),
+  /** The queues it serves, or null for every queue. */
+  queues: z.array(z.string()).nullable(),
   status: RunnerStatus,
   running: z.number().int(),
   registeredAt: Timestamp,

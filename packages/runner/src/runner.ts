@@ -28,6 +28,8 @@ export interface RunnerOptions {
   handlers: Handler[];
   /** Executions run at once (default 10). */
   concurrency?: number;
+  /** The queues it takes work from (default: every queue). */
+  queues?: string[];
   /** Shown in `GET /runners` (default `<hostname>-<pid>`). */
   name?: string;
   host?: string;
@@ -202,11 +204,17 @@ class RunnerLoop implements Runner {
           host: this.options.host ?? hostname(),
           types,
           capacity: this.concurrency,
+          ...(this.options.queues?.length ? { queues: this.options.queues } : {}),
         });
         this.runnerId = reply.id;
         this.heartbeatMs = reply.heartbeatIntervalMs;
         this.log.info(
-          { runnerId: this.runnerId, types: [...this.handlers.keys()], capacity: this.concurrency },
+          {
+            runnerId: this.runnerId,
+            types: [...this.handlers.keys()],
+            capacity: this.concurrency,
+            queues: this.options.queues ?? 'all',
+          },
           'registered',
         );
         return;

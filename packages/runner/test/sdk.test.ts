@@ -211,3 +211,31 @@ test('cancelling a running job aborts the handler’s signal', async () => {
   });
   expect(history).toHaveLength(1);
 });
+
+test('queues: a runner created with `queues` serves only those queues (issue 14)', async () => {
+  const queued = defineHandler({ type: 'sdk.queued', handle: () => ({ ran: true }) });
+  const picky = createRunner({
+    orchestratorUrl: cluster.orchestrators.map((o) => o.url),
+    handlers: [queued],
+    queues: ['sdk-mine'],
+    name: 'sdk-picky',
+    logger: pino({ level: 'silent' }),
+    handleSignals: false,
+  });
+  await picky.start();
+  try {
+    const { body: runners } = await cluster.get<{ items: { id: string; queues: string[] | null }[] }>(
+      '/runners',
+    );
+    expect(runners.items.find((r) => r.id === picky.id)?.queues).toEqual(['sdk-mine']);
+    const other = await cluster.request<Job>('POST', '/jobs', { type: 'sdk.queued', queue: 'sdk-other' });
+    const mine = await runToEnd({ type: 'sdk.queued', queue: 'sdk-mine' });
+    expect(mine).toMatchObject({ status: 'SUCCEEDED', queue: 'sdk-mine' });
+    // The other queue's job, due first, was never taken.
+    const { body: still } = await cluster.get<Job>(`/jobs/${other.body.id}`);
+    expect(still.status).toBe('SCHEDULED');
+    await cluster.request('POST', `/jobs/${other.body.id}/cancel`);
+  } finally {
+    await picky.stop();
+  }
+});

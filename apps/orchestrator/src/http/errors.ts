@@ -17,7 +17,7 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function problem(status: number, code: string, detail: string, errors?: FieldError[]) {
+export function problem(status: number, code: string, detail: string, errors?: FieldError[]) {
   return {
     type: 'about:blank',
     title: TITLES[status] ?? 'Error',
@@ -84,6 +84,13 @@ export function installErrorHandling(app: FastifyInstance) {
         409,
         'JOB_STATE',
         'the job already has a pending or running execution; nothing was changed',
+      );
+    } else if ((err as { constraint?: string }).constraint === 'jobs_unique_key') {
+      // A job coming back to a status its unique key holds in (a requeue, a resume) while another holds the key.
+      body = problem(
+        409,
+        'UNIQUE_CONFLICT',
+        'another job holds this job’s unique key in that status; nothing was changed',
       );
     } else if (hasZodFastifySchemaValidationErrors(err)) {
       const context = (err as FastifyError).validationContext ?? 'body';

@@ -69,6 +69,7 @@ export const registerOpenApi = fp(async (app: FastifyInstance): Promise<void> =>
         { name: 'Jobs' },
         { name: 'Schedules' },
         { name: 'Timers' },
+        { name: 'Queues' },
         { name: 'Runners' },
         { name: 'Executions' },
         { name: 'Dead letters' },

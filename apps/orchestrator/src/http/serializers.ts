@@ -47,6 +47,9 @@ export function toJob(
     finishedAt: isoOrNull(row.finished_at),
     retention: row.keep_forever ? 'forever' : row.retention_seconds,
     callbackUrl: row.callback_url ?? null,
+    queue: row.queue,
+    concurrencyKey: row.concurrency_key,
+    uniqueKey: row.unique_key,
     ...(lastOccurrence
       ? {
           lastOccurrence: {
@@ -118,6 +121,7 @@ export function toRunner(row: RunnerRow & { running: number }): Runner {
     host: row.host,
     types: row.types,
     capacity: row.capacity,
+    queues: row.queues ?? null,
     status: row.status as Runner['status'],
     running: row.running,
     registeredAt: iso(row.registered_at),

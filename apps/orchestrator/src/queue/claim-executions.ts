@@ -1,12 +1,16 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { OUTBOX } from './record-events.js';
 import { atOrNow } from './timing.js';
 
-/** What a claim asks for: up to `max` executions of `types`, their payloads at most `maxBytes`, leased for `leaseMs`. */
+/**
+ * What a claim asks for: up to `max` executions of `types` in `queues` (null: every queue), their payloads at most
+ * `maxBytes`, leased for `leaseMs`.
+ */
 export interface Claim {
   runnerId: string;
   types: readonly string[];
+  queues: readonly string[] | null;
   max: number;
   leaseMs: number;
   maxBytes: number;
@@ -24,11 +28,23 @@ export interface ClaimedRow {
   timeout_ms: number | null;
   /** Null for the job's first occurrence; else the occurrence's number (shared by its retries). */
   occurrence_id: number | null;
+  queue: string;
+  concurrency_key: string;
 }
 
 /**
- * Claims up to `max` due executions of `types` for a runner, in one statement (in a transaction only to scope a
- * planner setting to it, see below).
+ * Claims up to `max` due executions of `types` for a runner.
+ *
+ * Queues without limits (issue 14) take the path this function always had: one transaction of two statements, the
+ * first setting planner guards (below) and naming the limited queues that have due work, the second claiming from
+ * every other queue. Only when a limited queue has due work does a claim go on to claimLimitedQueue (one short
+ * transaction per such queue, each holding that queue's row lock) and then to a second unlimited claim for what is
+ * left, so limits cost nothing where none are set.
+ *
+ * Every claim holds a shared advisory lock (QUEUE_SETTINGS_LOCK) for its transaction; configuring or pausing a
+ * queue takes it exclusively, so a change of settings waits for the claims in flight and every later claim sees it
+ * ("pause stops claims at once"). Shared locks do not conflict with one another: claims never wait on each other
+ * for it.
  *
  * The `picked` CTE is an optimisation fence (as in River's JobGetAvailable and Oban): it locks exactly the rows
  * the LIMIT selects, skipping rows another claimer holds (SKIP LOCKED), so concurrent claimers never wait on
@@ -47,39 +63,300 @@ export interface ClaimedRow {
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
 export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
-  return db.transaction().execute(async (trx) => {
-    // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
-    // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
-    // waits behind it. It fails instead, and the waiters are served on the next wake-up.
-    await sql`SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true)`.execute(
-      trx,
-    );
-    const { rows } = await claimStatement(claim, at).execute(trx);
-    return rows;
+  const first = await db.transaction().execute(async (trx) => {
+    const limited = await startClaim(trx, claim, at);
+    return { limited, rows: limited.length === 0 ? await unlimitedClaim(trx, claim, claim.max, at) : [] };
   });
+  if (first.limited.length === 0) return first.rows;
+  const rows: ClaimedRow[] = [];
+  // A random order, so that no limited queue is always served last by runners with little room.
+  for (const queue of shuffled(first.limited)) {
+    if (rows.length >= claim.max) break;
+    rows.push(...(await claimLimitedQueue(db, queue, { ...claim, max: claim.max - rows.length }, at)));
+  }
+  if (rows.length < claim.max) {
+    const max = claim.max - rows.length;
+    rows.push(
+      ...(await db.transaction().execute(async (trx) => {
+        await startClaim(trx, claim, at);
+        return unlimitedClaim(trx, claim, max, at);
+      })),
+    );
+  }
+  return rows;
+}
+
+/** Key of the advisory lock claims hold shared and queue changes exclusively (see claimExecutions). */
+export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
+
+/**
+ * The claim transaction's first statement: planner guards, the shared settings lock, and the limited queues (not
+ * paused, served by the runner) that have due work of its types: a probe of executions_claimable_by_queue each,
+ * and nothing at all when no queue has limits (queues_special is empty).
+ */
+async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<string[]> {
+  // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
+  // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
+  // waits behind it. It fails instead, and the waiters are served on the next wake-up.
+  const now = atOrNow(at);
+  const { rows } = await sql<{ limited: string[] }>`
+    SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
+           pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
+           ARRAY(
+             SELECT q.name FROM queues q
+             WHERE ${LIMITED} AND NOT q.paused
+               AND (${queues as string[] | null}::text[] IS NULL OR q.name = ANY(${queues as string[] | null}::text[]))
+               AND EXISTS (
+                 SELECT 1 FROM executions e
+                 WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
+                   AND e.job_type = ANY(${types as string[]}::text[])
+               )
+           ) AS limited
+  `.execute(trx);
+  return rows[0]!.limited;
+}
+
+/** A queue with a limit (see queues_special, which holds these and paused ones). */
+const LIMITED = sql`(q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL OR q.rate_limit IS NOT NULL)`;
+
+async function unlimitedClaim(trx: Db, claim: Claim, max: number, at: Date | null): Promise<ClaimedRow[]> {
+  const { rows } = await claimStatement({ ...claim, max }, at).execute(trx);
+  return rows;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /**
- * The claim itself (see claimExecutions). `picked` walks executions_claimable_by_type once per type the runner
- * serves (a LATERAL over its types), in claim order, locking up to `max` of each with SKIP LOCKED, then keeps the
- * first `max` over all types: a claim never walks another type's backlog (issue 10, defect 6). Rows of a type
- * locked but not kept stay locked only until this statement's transaction ends.
+ * Lanes a claim from queues without limits walks at most, per type: (type, queue) pairs with due work, found by a
+ * skip scan. Past this many queues with due work of one type, the queues after the first (by name) wait until
+ * those run dry (see README, "Queues, limits and unique jobs").
  */
-export function claimStatement({ runnerId, types, max, leaseMs, maxBytes }: Claim, at: Date | null = null) {
+export const LANE_WALK_LIMIT = 1_000;
+
+/**
+ * The claim from queues without limits (see claimExecutions). `picked` walks executions_claimable_by_lane once per
+ * lane, a (type, queue) pair, in claim order, locking up to `max` of each with SKIP LOCKED, then keeps the first
+ * `max` over all lanes: a claim never walks another type's backlog (issue 10, defect 6), nor a paused or limited
+ * queue's (issue 14). Rows of a lane locked but not kept stay locked only until this statement's transaction
+ * ends. The lanes are the runner's types crossed with the queues it serves, or, for a runner serving every queue,
+ * the queues with due work of each type (a skip scan: one index probe per queue); paused and limited queues are
+ * left out (read here, after the settings lock was taken, so a change that committed before is seen).
+ */
+export function claimStatement(
+  { runnerId, types, queues, max, leaseMs, maxBytes }: Claim,
+  at: Date | null = null,
+) {
   const now = atOrNow(at);
-  return sql<ClaimedRow>`
-    WITH picked AS (
-      SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM unnest(${types as string[]}::text[]) AS t(type)
+  const due = sql`e.status = 'PENDING' AND e.ready`;
+  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
+  const lanes =
+    queues === null
+      ? sql`
+    walk(type, queue) AS (
+      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
+      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
+      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
+      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
+      FROM unnest(${types as string[]}::text[]) AS t(type)
+      UNION ALL
+      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
+      FROM walk w WHERE w.queue IS NOT NULL
+    ),
+    lanes AS (
+      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
+    )`
+      : sql`
+    lanes AS (
+      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
+      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
+      WHERE ${open}
+    )`;
+  const picked = sql`${lanes},
+    picked AS (
+      SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM lanes l
       CROSS JOIN LATERAL (
         SELECT e.id, e.job_id, e.priority, e.scheduled_for FROM executions e
-        WHERE e.status = 'PENDING' AND e.ready AND e.job_type = t.type AND e.scheduled_for <= ${now}
+        WHERE ${due} AND e.job_type = l.type AND e.queue = l.queue AND e.scheduled_for <= ${now}
         ORDER BY e.priority DESC, e.scheduled_for, e.id
         LIMIT ${max}
         FOR UPDATE SKIP LOCKED
       ) c
       ORDER BY c.priority DESC, c.scheduled_for, c.id
       LIMIT ${max}
+    )`;
+  return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
+}
+
+/** The queue of the first lane at or after (type, queue), or null when that lane is of another type (or none). */
+function nextLane(type: RawBuilder<unknown>, queue: RawBuilder<unknown>, op: RawBuilder<unknown>) {
+  return sql`(
+    SELECT CASE WHEN n.job_type = ${type} THEN n.queue END FROM (
+      SELECT e.job_type, e.queue FROM executions e
+      WHERE e.status = 'PENDING' AND e.ready AND (e.job_type, e.queue) ${op} (${type}, ${queue})
+      ORDER BY e.job_type, e.queue LIMIT 1
+    ) n
+  )`;
+}
+
+/** The settings of a queue, as locked by a limited claim. */
+interface QueueLimits {
+  paused: boolean;
+  concurrency: number | null;
+  per_key_concurrency: number | null;
+  rate_limit: number | null;
+  rate_period_ms: number | null;
+  rate_per_key: boolean;
+}
+
+/**
+ * Keys a limited claim looks at per claim, at most: the skip scan over a queue's keys costs one index probe per
+ * key. Past this many keys with due work, the keys after the first KEY_WALK_LIMIT (in key order) wait until those
+ * run dry (see README, "Queues, limits and unique jobs").
+ */
+export const KEY_WALK_LIMIT = 1_000;
+
+/** How long past the window a rate-limit row is kept (far longer than a claim waits for a queue's lock). */
+const RATE_WINDOW_SLACK_MS = 60_000;
+
+/**
+ * Claims from one queue with limits, in its own transaction, holding the queue's row lock while it counts and
+ * claims: two claimers of the same limited queue run one after the other (on any replica), so what one counts
+ * includes what the other claimed (each statement of a READ COMMITTED transaction sees what committed before it
+ * started, and the count runs after the lock is held). Other queues are not held up.
+ *
+ * The claim itself (limitedClaimStatement) takes, within the queue's budget (concurrency minus what runs, and the
+ * rate limit minus the claims in its window), up to each key's own allowance (perKeyConcurrency minus what runs
+ * with that key, and the per-key rate), fairly: candidates are ordered by priority, then by how many of their key
+ * would be running before them (what runs now plus their rank within the key), so keys take turns and one busy key
+ * does not starve the others.
+ *
+ * A queue whose row another transaction holds past lock_timeout (a settings change stuck behind something) is
+ * passed over for this claim.
+ */
+export async function claimLimitedQueue(
+  db: Db,
+  queue: string,
+  claim: Claim,
+  at: Date | null = null,
+): Promise<ClaimedRow[]> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const { rows } = await sql<QueueLimits>`
+        SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
+               pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
+               q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
+        FROM queues q WHERE q.name = ${queue}
+        FOR UPDATE
+      `.execute(trx);
+      const limits = rows[0];
+      if (!limits || limits.paused) return [];
+      const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
+      return claimed;
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '55P03') return [];
+    throw err;
+  }
+}
+
+function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim, at: Date | null) {
+  const now = atOrNow(at);
+  const { max, types } = claim;
+  const rate = limits.rate_limit;
+  const periodMs = limits.rate_period_ms ?? 0;
+  const perKeyRate = rate !== null && limits.rate_per_key;
+  const queueRate = rate !== null && !limits.rate_per_key;
+  const due = sql`e.queue = ${queue} AND e.status = 'PENDING' AND e.ready`;
+  const picked = sql`
+    running AS (
+      SELECT e.concurrency_key AS k, count(*)::int AS n FROM executions e
+      WHERE e.queue = ${queue} AND e.status = 'RUNNING'
+      GROUP BY e.concurrency_key
     ),
+    recent AS (
+      SELECT r.key AS k, count(*)::int AS n FROM queue_rate_claims r
+      WHERE r.queue = ${queue} AND r.claimed_at > ${now} - ${periodMs} * interval '1 millisecond'
+      GROUP BY r.key
+    ),
+    budget AS (
+      SELECT greatest(0, least(
+        ${max}::int,
+        ${limits.concurrency}::int - (SELECT coalesce(sum(n), 0) FROM running)::int,
+        CASE WHEN ${queueRate} THEN ${rate}::int - (SELECT coalesce(sum(n), 0) FROM recent)::int END
+      )) AS n
+    ),
+    -- The keys with due or soon-due work, one index probe each (a skip scan of executions_claimable_by_queue).
+    walk(k) AS (
+      (SELECT e.concurrency_key FROM executions e WHERE ${due} ORDER BY e.queue, e.concurrency_key LIMIT 1)
+      UNION ALL
+      SELECT (SELECT e.concurrency_key FROM executions e WHERE ${due} AND e.concurrency_key > w.k
+              ORDER BY e.queue, e.concurrency_key LIMIT 1)
+      FROM walk w WHERE w.k IS NOT NULL
+    ),
+    keys AS (
+      SELECT w.k, coalesce(r.n, 0) AS running,
+             least(
+               (SELECT n FROM budget),
+               ${limits.per_key_concurrency}::int - coalesce(r.n, 0),
+               CASE WHEN ${perKeyRate} THEN ${rate}::int - coalesce(x.n, 0) END
+             ) AS allowance
+      FROM (SELECT k FROM walk WHERE k IS NOT NULL LIMIT ${KEY_WALK_LIMIT}) w
+      LEFT JOIN running r ON r.k = w.k
+      LEFT JOIN recent x ON x.k = w.k
+    ),
+    candidates AS (
+      SELECT c.id, c.job_id, c.priority, c.scheduled_for, k.running,
+             row_number() OVER (PARTITION BY k.k ORDER BY c.priority DESC, c.scheduled_for, c.id) AS rank
+      FROM keys k CROSS JOIN LATERAL (
+        SELECT e.id, e.job_id, e.priority, e.scheduled_for FROM executions e
+        WHERE ${due} AND e.concurrency_key = k.k AND e.scheduled_for <= ${now}
+          AND e.job_type = ANY(${types as string[]}::text[])
+        ORDER BY e.priority DESC, e.scheduled_for, e.id
+        LIMIT k.allowance
+        FOR UPDATE SKIP LOCKED
+      ) c
+      WHERE k.allowance > 0
+    ),
+    picked AS (
+      SELECT id, job_id, priority, scheduled_for FROM candidates
+      ORDER BY priority DESC, running + rank, scheduled_for, id
+      LIMIT (SELECT n FROM budget)
+    )`;
+  // The rate window: this claim's rows are logged, and rows older than the period dropped, by the claim that holds
+  // the queue's lock. Dropped only RATE_WINDOW_SLACK_MS after they left the window: `now` is a transaction's start,
+  // and a claim that began earlier but got the lock later counts from an earlier now; it must still find them.
+  const window =
+    rate === null
+      ? sql``
+      : sql`,
+    logged AS (
+      INSERT INTO queue_rate_claims (queue, key, claimed_at) SELECT queue, concurrency_key, ${now} FROM claimed
+    ),
+    expired AS (
+      DELETE FROM queue_rate_claims
+      WHERE queue = ${queue}
+        AND claimed_at <= ${now} - ${periodMs + RATE_WINDOW_SLACK_MS} * interval '1 millisecond'
+    )`;
+  return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail(claim, now, window)}`;
+}
+
+/**
+ * What every claim does with the rows its `picked` CTE locked: keeps them while their payloads fit the answer,
+ * marks them RUNNING, writes their events, and marks their jobs RUNNING. `extra` adds CTEs that read `claimed`.
+ */
+function claimTail(
+  { runnerId, maxBytes, leaseMs }: Pick<Claim, 'runnerId' | 'maxBytes' | 'leaseMs'>,
+  now: ReturnType<typeof atOrNow>,
+  extra = sql``,
+) {
+  return sql`
     -- The answer is bounded in bytes too (issue 10, defect 10): picked rows are kept, in claim order, while their
     -- payloads add up to at most maxBytes; the first is always kept, so a payload larger than the budget still
     -- runs. Rows picked but not kept stay PENDING (locked only until this transaction ends).
@@ -97,7 +374,8 @@ export function claimStatement({ runnerId, types, max, leaseMs, maxBytes }: Clai
       SET status = 'RUNNING', runner_id = ${runnerId}, claimed_at = ${now},
           lease_expires_at = ${now} + ${leaseMs} * interval '1 millisecond'
       WHERE e.id = ANY(ARRAY(SELECT id FROM kept))
-      RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id
+      RETURNING e.id, e.job_id, e.job_type, e.attempt, e.scheduled_for, e.lease_expires_at, e.occurrence_id, e.queue,
+                e.concurrency_key
     ),
     -- The claim's events, one INSERT … SELECT for the whole batch (see record-events.ts).
     claimed_events AS (
@@ -108,7 +386,7 @@ export function claimStatement({ runnerId, types, max, leaseMs, maxBytes }: Clai
     running_jobs AS (
       UPDATE jobs j SET status = 'RUNNING', updated_at = ${now}
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND j.status = 'SCHEDULED'
-    )
+    )${extra}
     SELECT c.*, j.payload, j.max_attempts, j.timeout_ms
     FROM claimed c JOIN jobs j ON j.id = c.job_id
     WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))

@@ -20,6 +20,8 @@ export interface RecordedRow extends FinishedExecutionRow {
   job_id: number;
   /** Completion callbacks the statement created (the same on every row). */
   callbacks: number;
+  /** The execution ran in a queue with a concurrency limit: its end may let a waiting claim through. */
+  frees_limited_slot: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function completeExecutions(
       FROM input i
       WHERE e.id = i.id AND e.id IN (SELECT id FROM locked) AND e.status = 'RUNNING' AND e.runner_id = ${runnerId}
       RETURNING e.id, e.job_id, e.status, e.job_type, e.created_at, e.claimed_at, e.started_at, e.finished_at,
-                e.attempt, e.error, e.result
+                e.attempt, e.error, e.result, e.queue
     ),
     -- A one-shot job is done; a recurring one waits for its next occurrence (RUNNING while another still runs).
     -- A one-shot job with a callback URL counts the delivery its success creates (see callbackCtes).
@@ -97,7 +99,10 @@ export async function completeExecutions(
     ),
     ${callbackCtes('final_jobs', now)}
     SELECT r.id, r.job_id, r.status, r.job_type, r.created_at, r.claimed_at, r.started_at, r.finished_at,
-           (SELECT count(*) FROM callback_executions)::int AS callbacks
+           (SELECT count(*) FROM callback_executions)::int AS callbacks,
+           -- A slot freed in a queue with limits: claimers waiting on it are woken (queues_special, usually empty).
+           EXISTS (SELECT 1 FROM queues q WHERE q.name = r.queue
+                   AND (q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL)) AS frees_limited_slot
     FROM recorded r
   `.execute(trx);
   return rows;

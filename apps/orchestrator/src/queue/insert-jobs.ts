@@ -28,6 +28,11 @@ export interface NewJob {
   keep_forever: boolean;
   /** Where to POST the job once it is final (completion callback), or null. */
   callback_url: string | null;
+  queue: string;
+  concurrency_key: string | null;
+  /** The unique key (with its window's bucket), and the statuses it holds in; null without one. */
+  unique_key: string | null;
+  unique_states: string[] | null;
 }
 
 /**
@@ -43,28 +48,38 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
         backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
         run_at timestamptz, delay_ms bigint, idempotency_key text, kind text, schedule_expression text,
         timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, retention_seconds bigint,
-        keep_forever boolean, callback_url text, ord int)
+        keep_forever boolean, callback_url text, queue text, concurrency_key text, unique_key text,
+        unique_states text[], ord int)
     ),
     new_jobs AS (
       INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
                         backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key, kind,
                         schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at,
-                        retention_seconds, keep_forever, callback_url)
+                        retention_seconds, keep_forever, callback_url, queue, concurrency_key, unique_key,
+                        unique_states)
       SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
              coalesce(run_at, ${now} + delay_ms * interval '1 millisecond'), idempotency_key, kind,
              schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
              -- A recurring job's first occurrence is created by the scheduler when due, like every later one.
              CASE WHEN kind <> 'once' THEN coalesce(run_at, ${now} + delay_ms * interval '1 millisecond') END,
-             retention_seconds, keep_forever, callback_url
+             retention_seconds, keep_forever, callback_url, queue, concurrency_key, unique_key, unique_states
       FROM input ORDER BY ord
-      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      -- No conflict target: a job whose idempotency key exists, or whose unique key is held (jobs_unique_key), is
+      -- skipped; the caller looks those up.
+      ON CONFLICT DO NOTHING
       RETURNING *
     ),
     first_executions AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)
-      SELECT id, type, priority, 1, run_at <= ${now} + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, queue,
+                              concurrency_key)
+      SELECT id, type, priority, 1, run_at <= ${now} + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true,
+             queue, coalesce(concurrency_key, '')
       FROM new_jobs WHERE kind = 'once'
+    ),
+    -- Every queue a job names has a row (GET /queues lists them); an existing one is left as it is.
+    known_queues AS (
+      INSERT INTO queues (name) SELECT DISTINCT queue FROM input ON CONFLICT DO NOTHING
     ),
     created_events AS (
       INSERT INTO ${OUTBOX}

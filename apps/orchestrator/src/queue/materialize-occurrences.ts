@@ -114,9 +114,12 @@ export async function createOccurrenceExecutions(
 ): Promise<void> {
   await sql`
     WITH ex AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
-      SELECT ${job.id}, ${job.type}, ${job.priority}, 1, true, t, nextval('executions_occurrence_seq')
-      FROM unnest(${times.map((t) => t.toISOString())}::timestamptz[]) AS x(t)
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id, queue,
+                              concurrency_key)
+      SELECT ${job.id}, ${job.type}, ${job.priority}, 1, true, t, nextval('executions_occurrence_seq'), j.queue,
+             coalesce(j.concurrency_key, '')
+      FROM unnest(${times.map((t) => t.toISOString())}::timestamptz[]) AS x(t), jobs j
+      WHERE j.id = ${job.id}
       RETURNING id, scheduled_for, occurrence_id
     ),
     ${occurrenceEvents(job, at)}
@@ -168,8 +171,11 @@ export async function startQueuedOccurrence(
   if (!next) return false;
   await sql`
     WITH ex AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
-      VALUES (${jobId}, ${next.type}, ${next.priority}, 1, true, ${atOrNow(at)}, nextval('executions_occurrence_seq'))
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id, queue,
+                              concurrency_key)
+      SELECT ${jobId}, ${next.type}, ${next.priority}, 1, true, ${atOrNow(at)}, nextval('executions_occurrence_seq'),
+             j.queue, coalesce(j.concurrency_key, '')
+      FROM jobs j WHERE j.id = ${jobId}
       RETURNING id, scheduled_for, occurrence_id
     ),
     ${occurrenceEvents({ id: jobId, type: next.type }, at, 'queued')}

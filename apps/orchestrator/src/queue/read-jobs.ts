@@ -17,6 +17,16 @@ export async function findJobsByIdempotencyKey(db: Db, keys: string[]): Promise<
   return rows;
 }
 
+/** The jobs holding these unique keys (in one of their unique_states: jobs_unique_key's predicate). */
+export async function findUniqueHolders(db: Db, keys: string[]): Promise<JobRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<JobRow>`
+    SELECT * FROM jobs
+    WHERE unique_key = ANY(${keys}::text[]) AND unique_key IS NOT NULL AND status = ANY(unique_states)
+  `.execute(db);
+  return rows;
+}
+
 export async function listJobs(
   db: Db,
   f: { status?: JobStatus; type?: string; kind?: string; q?: string; limit: number; cursor?: number },

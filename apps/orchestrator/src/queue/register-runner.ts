@@ -9,6 +9,8 @@ export interface RunnerRegistration {
   host: string;
   types: string[];
   capacity: number;
+  /** The queues it serves (null: all). */
+  queues: string[] | null;
   /** The API key it registered with (null without authentication). */
   apiKeyId: number | null;
   /** The schema hash it declared per type. */
@@ -19,12 +21,13 @@ export interface RunnerRegistration {
 export async function registerRunner(db: Db, r: RunnerRegistration): Promise<RunnerRow> {
   const { rows } = await sql<RunnerRow>`
     WITH registered AS (
-    INSERT INTO runners (id, name, host, types, capacity, api_key_id, schema_hashes)
+    INSERT INTO runners (id, name, host, types, capacity, api_key_id, schema_hashes, queues)
     VALUES (${r.id}, ${r.name}, ${r.host}, ${r.types}::text[], ${r.capacity}, ${r.apiKeyId},
-            ${JSON.stringify(r.schemaHashes)}::jsonb)
+            ${JSON.stringify(r.schemaHashes)}::jsonb, ${r.queues}::text[])
     ON CONFLICT (id) DO UPDATE
       SET name = excluded.name, host = excluded.host, types = excluded.types, capacity = excluded.capacity,
           api_key_id = excluded.api_key_id, schema_hashes = excluded.schema_hashes, status = 'ONLINE',
+          queues = excluded.queues,
           registered_at = now(), last_heartbeat_at = now()
     RETURNING *
     ),

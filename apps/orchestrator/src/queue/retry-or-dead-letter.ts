@@ -29,7 +29,8 @@ export async function retryOrDeadLetter(
   const now = atOrNow(at);
   const { rows } = await sql<RetryRow>`
     WITH failed AS (
-      SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, e.one_shot, e.occurrence_id, j.priority,
+      SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, e.one_shot, e.occurrence_id, j.priority, e.queue,
+             e.concurrency_key,
              -- A failure reported as permanent has no attempts left, whatever the budget.
              CASE WHEN e.retryable IS FALSE THEN e.attempt ELSE j.max_attempts END AS max_attempts,
              least(j.backoff_max_ms, j.backoff_initial_ms * power(j.backoff_factor, e.attempt - 1))
@@ -39,9 +40,10 @@ export async function retryOrDeadLetter(
       WHERE e.id = ANY(${executionIds}::bigint[]) AND j.status NOT IN ('CANCELLED', 'PAUSED')
     ),
     retries AS (
-      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id)
+      INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id, queue,
+                              concurrency_key)
       SELECT job_id, job_type, priority, attempt + 1, delay_ms <= ${READY_HORIZON_MS},
-             ${now} + delay_ms * interval '1 millisecond', one_shot, occurrence_id
+             ${now} + delay_ms * interval '1 millisecond', one_shot, occurrence_id, queue, concurrency_key
       FROM failed WHERE attempt < max_attempts
       RETURNING job_id, id AS execution_id, scheduled_for, ready, job_type, attempt
     ),

@@ -32,6 +32,11 @@ export interface JobRow {
   /** Completion callback URL (issue 13), and how many final states were announced to it. */
   callback_url: string | null;
   callbacks_sent: number;
+  /** The job's queue (issue 14), its concurrency key, and its unique key with the statuses that key holds in. */
+  queue: string;
+  concurrency_key: string | null;
+  unique_key: string | null;
+  unique_states: string[] | null;
 }
 
 export interface ExecutionRow {
@@ -58,6 +63,9 @@ export interface ExecutionRow {
   progress_at: Date | null;
   one_shot: boolean;
   occurrence_id: number | null;
+  queue: string;
+  /** The job's concurrency key, '' without one. */
+  concurrency_key: string;
 }
 
 export interface RunnerRow {
@@ -71,6 +79,8 @@ export interface RunnerRow {
   last_heartbeat_at: Date;
   /** The schema hash this runner declared per type. */
   schema_hashes: Record<string, string>;
+  /** The queues it serves (null: all). */
+  queues: string[] | null;
 }
 
 export interface DeadLetterRow {

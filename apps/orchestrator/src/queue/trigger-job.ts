@@ -12,8 +12,10 @@ export async function insertExtraOccurrence(trx: Db, job: JobRow, at: Date | nul
       VALUES (${job.id}, ${now}, 'CREATED', 'triggered by hand')
       ON CONFLICT DO NOTHING
     )
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id)
-    VALUES (${job.id}, ${job.type}, ${job.priority}, 1, true, ${now}, nextval('executions_occurrence_seq'))
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, occurrence_id, queue,
+                            concurrency_key)
+    VALUES (${job.id}, ${job.type}, ${job.priority}, 1, true, ${now}, nextval('executions_occurrence_seq'), ${job.queue},
+            ${job.concurrency_key ?? ''})
     RETURNING *
   `.execute(trx);
   const execution = extra.rows[0]!;
@@ -43,9 +45,10 @@ export async function movePendingToNow(
  */
 export async function insertFreshExecution(trx: Db, job: JobRow, at: Date | null): Promise<ExecutionRow> {
   const { rows } = await sql<ExecutionRow>`
-    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id)
+    INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot, occurrence_id,
+                            queue, concurrency_key)
     VALUES (${job.id}, ${job.type}, ${job.priority}, 1, true, ${atOrNow(at)}, ${job.kind === 'once'},
-            nextval('executions_occurrence_seq'))
+            nextval('executions_occurrence_seq'), ${job.queue}, ${job.concurrency_key ?? ''})
     RETURNING *
   `.execute(trx);
   return rows[0]!;

@@ -6,6 +6,8 @@ import type { ReadySignal } from './ready-signal.js';
 export interface ClaimRequest {
   runnerId: string;
   types: readonly string[];
+  /** The queues it serves (null: all). */
+  queues: readonly string[] | null;
   max: number;
   waitMs: number;
   /** Aborted when the runner's HTTP request goes away: stop waiting so nothing is claimed for nobody. */
@@ -72,6 +74,7 @@ export class ClaimDispatcher {
     const rows = await this.lifecycle.claim({
       runnerId: req.runnerId,
       types: req.types,
+      queues: req.queues,
       max: req.max,
       leaseMs: this.leaseMs,
       maxBytes: this.maxBytes,
@@ -124,9 +127,11 @@ export class ClaimDispatcher {
   }
 
   private async round(): Promise<void> {
+    // Exhausted per type and set of queues served: a runner serving other queues may still find work of a type.
     const exhausted = new Set<string>();
+    const slots = (r: ClaimRequest) => r.types.map((t) => `${t}\u0000${r.queues?.join('\u0000') ?? '*'}`);
     for (const w of [...this.waiters]) {
-      if (w.req.types.every((t) => exhausted.has(t))) continue;
+      if (slots(w.req).every((t) => exhausted.has(t))) continue;
       // Out of the queue while its claim runs, so its timeout or abort cannot answer it a second time.
       if (!this.unpark(w)) continue;
       let rows: ClaimedRow[] = [];
@@ -136,7 +141,7 @@ export class ClaimDispatcher {
         if (rows.length > 0 || w.req.signal.aborted || Date.now() >= w.deadline) this.finish(w, rows);
         else this.park(w);
       }
-      if (rows.length < w.req.max) for (const t of w.req.types) exhausted.add(t);
+      if (rows.length < w.req.max) for (const t of slots(w.req)) exhausted.add(t);
     }
   }
 }

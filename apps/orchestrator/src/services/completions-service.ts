@@ -34,6 +34,8 @@ export class CompletionsService {
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
     // Completion callbacks created by the report are due now (0: wake claimers at once).
     if ((recorded[0]?.callbacks ?? 0) > 0) this.signal.announce([0]);
+    // Runners waiting because a queue was at its concurrency limit can claim now (issue 14).
+    if (recorded.some((r) => r.frees_limited_slot)) this.signal.announce([0]);
     this.waiters.changed(recorded.map((r) => r.job_id));
     recordFinished(this.metrics, recorded);
 

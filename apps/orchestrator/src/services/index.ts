@@ -12,6 +12,7 @@ import type { JobTypeCatalog } from './job-type-catalog.js';
 import { JobTypesService } from './job-types-service.js';
 import type { JobWaiters } from './job-waiters.js';
 import { JobsService } from './jobs-service.js';
+import { QueuesService } from './queues-service.js';
 import type { ReadySignal } from './ready-signal.js';
 import { RunnersService, type RunnerTimings } from './runners-service.js';
 import { StatsService } from './stats-service.js';
@@ -69,6 +70,7 @@ export function createServices({
     claims,
     jobs,
     timers: new TimersService(db, jobs),
+    queues: new QueuesService(db, signal, () => clock.now()),
     runners: new RunnersService(
       db,
       lifecycle,

@@ -3,10 +3,13 @@ import {
   type CreateJobBody,
   DEFAULT_BACKOFF,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_UNIQUE_STATES,
   FINAL_JOB_STATUSES,
   isBuiltinType,
+  JobStatus,
   type ListJobsQuery,
   type PatchJobBody,
+  type UniqueSpec,
 } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -18,6 +21,7 @@ import { listJobExecutions } from '../queue/read-executions.js';
 import {
   findJob,
   findJobsByIdempotencyKey,
+  findUniqueHolders,
   lastExecutionOf,
   lastOccurrenceOf,
   listJobs,
@@ -32,6 +36,21 @@ import { refusedWebhookTarget } from './outbound-check.js';
 import { payloadProblem } from './payload-schemas.js';
 import type { ReadySignal } from './ready-signal.js';
 
+/**
+ * The unique-key columns of a new job: the key, with its window's start when it has a window (fixed windows from the
+ * epoch, by the database clock), and the statuses the key holds in (with a window and no states: every status, so
+ * the window alone decides).
+ */
+function uniqueColumns(unique: UniqueSpec | undefined, nowMs: number) {
+  if (!unique) return { unique_key: null, unique_states: null };
+  const windowMs = (unique.windowSeconds ?? 0) * 1000;
+  const key = windowMs
+    ? `${unique.key}@${new Date(Math.floor(nowMs / windowMs) * windowMs).toISOString()}`
+    : unique.key;
+  const states = unique.states ?? (windowMs ? JobStatus.options : DEFAULT_UNIQUE_STATES);
+  return { unique_key: key, unique_states: [...states] };
+}
+
 /** A runAt this far in the past is a mistake, not clock skew between client and server. */
 const PAST_RUN_AT_TOLERANCE_MS = 60_000;
 
@@ -45,6 +64,8 @@ export interface CreateWarning {
 export interface CreatedJob {
   job: JobRow;
   created: boolean;
+  /** Not created because a job with its unique key exists (that job is `job`). */
+  uniqueExisting?: boolean;
   warnings: CreateWarning[];
 }
 
@@ -114,6 +135,9 @@ export class JobsService {
         retention_seconds: typeof b.retention === 'number' ? b.retention : null,
         keep_forever: b.retention === 'forever',
         callback_url: b.callbackUrl ?? null,
+        queue: b.queue,
+        concurrency_key: b.concurrencyKey ?? null,
+        ...uniqueColumns(b.unique, now),
       };
     });
 
@@ -131,27 +155,82 @@ export class JobsService {
       );
     }
 
-    const inserted = await this.lifecycle.create(rows);
-    for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
-    this.signal.announce(
-      inserted.filter((j) => j.run_at.getTime() <= now + READY_HORIZON_MS).map((j) => j.run_at.getTime()),
-    );
+    const results: (CreatedJob | undefined)[] = rows.map(() => undefined);
+    // A job skipped for its unique key whose holder became final before we could read it is inserted again: the
+    // key is free now. Twice at most; a key that keeps changing hands that fast is a conflict.
+    for (let round = 0; round < 3; round++) {
+      const pending = rows.map((r, i) => ({ r, i })).filter(({ i }) => !results[i]);
+      if (pending.length === 0) break;
+      const inserted = await this.lifecycle.create(pending.map((p) => p.r));
+      for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
+      this.signal.announce(
+        inserted.filter((j) => j.run_at.getTime() <= now + READY_HORIZON_MS).map((j) => j.run_at.getTime()),
+      );
+      const matched = await this.match(
+        pending.map((p) => p.r),
+        inserted,
+      );
+      matched.forEach((m, k) => {
+        if (m)
+          results[pending[k]!.i] = {
+            ...m,
+            warnings: types.get(m.job.type) === null ? [undeclared(m.job.type)] : [],
+          };
+      });
+    }
+    return rows.map((r, i) => {
+      const result = results[i];
+      if (!result) {
+        throw new AppError(
+          'UNIQUE_CONFLICT',
+          `the job with unique key '${r.unique_key}' changed status while this one was created; try again`,
+        );
+      }
+      return result;
+    });
+  }
 
+  /**
+   * Pairs the rows of a create with what the insert returned: the job it created, or the existing job its
+   * idempotency key or unique key points to (undefined when the unique key's holder is gone: insert it again).
+   */
+  private async match(
+    rows: NewJob[],
+    inserted: JobRow[],
+  ): Promise<(Omit<CreatedJob, 'warnings'> | undefined)[]> {
     const byKey = new Map(inserted.filter((j) => j.idempotency_key).map((j) => [j.idempotency_key!, j]));
+    const byUnique = new Map(inserted.filter((j) => j.unique_key).map((j) => [j.unique_key!, j]));
     const missingKeys = rows.map((r) => r.idempotency_key).filter((k): k is string => !!k && !byKey.has(k));
     const existing = new Map(
       (await findJobsByIdempotencyKey(this.db, missingKeys)).map((j) => [j.idempotency_key!, j]),
     );
-    const fresh = inserted.filter((j) => !j.idempotency_key);
+    const missingUnique = rows
+      .filter((r) => !r.idempotency_key || !existing.has(r.idempotency_key))
+      .map((r) => r.unique_key)
+      .filter((k): k is string => !!k && !byUnique.has(k));
+    const holders = new Map((await findUniqueHolders(this.db, missingUnique)).map((j) => [j.unique_key!, j]));
+    const fresh = inserted.filter((j) => !j.idempotency_key && !j.unique_key);
     const seen = new Set<number>();
     return rows.map((r) => {
       const key = r.idempotency_key;
-      const job = key ? (byKey.get(key) ?? existing.get(key)) : fresh.shift();
-      if (!job) throw new AppError('INTERNAL', 'created job not returned');
+      let job = key ? (byKey.get(key) ?? existing.get(key)) : undefined;
+      let uniqueExisting = false;
+      if (!job && r.unique_key) {
+        job = byUnique.get(r.unique_key);
+        if (!job || seen.has(job.id)) {
+          job = holders.get(r.unique_key) ?? job;
+          uniqueExisting = !!job;
+        }
+      }
+      if (!job && !key && !r.unique_key) job = fresh.shift();
+      if (!job) {
+        if (r.unique_key) return undefined;
+        throw new AppError('INTERNAL', 'created job not returned');
+      }
       // The first item carrying a key created the job; later items with the same key are replays.
       const created = !seen.has(job.id) && inserted.includes(job);
       seen.add(job.id);
-      return { job, created, warnings: types.get(job.type) === null ? [undeclared(job.type)] : [] };
+      return { job, created, uniqueExisting: uniqueExisting || (!created && !!r.unique_key && !key) };
     });
   }
 

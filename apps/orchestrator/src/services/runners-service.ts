@@ -47,7 +47,14 @@ export class RunnersService {
     const { names, declarations, hashes } = readDeclarations(body.types);
     const id = body.id ?? randomUUID();
     const row = await this.db.transaction().execute(async (trx) => {
-      const runner = await registerRunner(trx, { ...body, id, types: names, apiKeyId, schemaHashes: hashes });
+      const runner = await registerRunner(trx, {
+        ...body,
+        id,
+        types: names,
+        queues: body.queues ?? null,
+        apiKeyId,
+        schemaHashes: hashes,
+      });
       await declareJobTypes(trx, id, declarations);
       return runner;
     });
@@ -89,6 +96,7 @@ export class RunnersService {
     return this.claims.claim({
       runnerId: id,
       types: runner.types,
+      queues: runner.queues,
       max: Math.min(max, runner.capacity),
       waitMs: Math.min(waitSeconds, this.timings.maxWaitSeconds) * 1000,
       signal,

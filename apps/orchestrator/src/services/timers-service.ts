@@ -1,4 +1,4 @@
-import type { CreateTimerBody } from '@hourglass/contracts';
+import { type CreateTimerBody, DEFAULT_QUEUE } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
 import { notFound } from '../errors.js';
 import { readTimer } from '../queue/read-timer.js';
@@ -24,6 +24,7 @@ export class TimersService {
           payload: { url: body.url, payload: body.payload, headers: body.headers },
           delayMs: delaySeconds * 1000,
           priority: 0,
+          queue: DEFAULT_QUEUE,
           maxAttempts: body.maxAttempts ?? 3,
           idempotencyKey: body.idempotencyKey,
           callbackUrl: body.callbackUrl,

@@ -36,11 +36,13 @@ export const jobRoutes =
         },
       },
       async (req, reply) => {
-        const [{ job, created, warnings }] = (await s.jobs.create([req.body], {
+        const [result] = (await s.jobs.create([req.body], {
           headerKey: req.headers['idempotency-key'],
         })) as [CreatedJob];
-        if (!created) void reply.header('idempotent-replayed', 'true');
-        return reply.status(created ? 201 : 200).send(withWarnings(toJob(job), warnings));
+        // An existing job with the same unique key (issue 14) is not a replay of this request: its own header.
+        if (result.uniqueExisting) void reply.header('unique-existing', 'true');
+        else if (!result.created) void reply.header('idempotent-replayed', 'true');
+        return reply.status(result.created ? 201 : 200).send(answer(result));
       },
     );
 
@@ -57,7 +59,7 @@ export const jobRoutes =
         const results = await s.jobs.create(req.body.jobs, {
           fieldName: (field, i) => `jobs.${i}${field ? `.${field}` : ''}`,
         });
-        return reply.status(201).send({ jobs: results.map((r) => withWarnings(toJob(r.job), r.warnings)) });
+        return reply.status(201).send({ jobs: results.map(answer) });
       },
     );
 
@@ -243,4 +245,10 @@ function withWarnings<J extends object>(
   warnings: CreateWarning[],
 ): J & { warnings?: CreateWarning[] } {
   return warnings.length > 0 ? { ...job, warnings } : job;
+}
+
+/** The answer about one job of a create: with its warnings, and `uniqueExisting` when its unique key held. */
+function answer(r: CreatedJob) {
+  const job = withWarnings(toJob(r.job), r.warnings);
+  return r.uniqueExisting ? { ...job, uniqueExisting: true } : job;
 }
