@@ -30,6 +30,33 @@ export function orchestratorPerFile(env?: Record<string, string>): TestOrchestra
   });
 }
 
+/**
+ * Two orchestrators of a whole test file on one fresh database (replicas): started before the file's tests, stopped
+ * (the database dropped with the last) after them.
+ */
+export function replicasPerFile(env?: Record<string, string>): [TestOrchestrator, TestOrchestrator] {
+  const started: TestOrchestrator[] = [];
+  beforeAll(async () => {
+    const first = await startTestOrchestrator({ env });
+    started.push(first);
+    started.push(await startTestOrchestrator({ env, database: first.database }));
+  });
+  afterAll(async () => {
+    const [first, second] = started;
+    if (second) await stopTestOrchestrator(second, true);
+    if (first) await stopTestOrchestrator(first);
+  });
+  const replica = (i: number) =>
+    new Proxy({} as TestOrchestrator, {
+      get(_target, property) {
+        const o = started[i];
+        if (!o) throw new Error('a replica is used before beforeAll started it');
+        return Reflect.get(o, property);
+      },
+    });
+  return [replica(0), replica(1)];
+}
+
 export async function registerRunner(
   o: TestOrchestrator,
   body: { types?: string[]; capacity?: number; name?: string; host?: string } = {},

@@ -1,29 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimedExecution } from '@hourglass/contracts';
-import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '@hourglass/testkit/orchestrator';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claim, completeBatch, createJobs, registerRunner } from './helpers.js';
+import { expect, test } from 'vitest';
+import { claim, completeBatch, createJobs, registerRunner, replicasPerFile } from './helpers.js';
 
 /**
  * Queue limits hold across replicas (issue 14): two orchestrators on one database, four runners (two on each)
  * claiming at once, while a sampler reads what runs from the database throughout.
  */
 
-let a: TestOrchestrator;
-let b: TestOrchestrator;
-beforeAll(async () => {
-  a = await startTestOrchestrator();
-  b = await startTestOrchestrator({ database: a.database });
-});
-afterAll(async () => {
-  if (b) await stopTestOrchestrator(b, true);
-  if (a) await stopTestOrchestrator(a);
-});
+const [a, b] = replicasPerFile();
 
 async function configure(name: string, settings: Record<string, unknown>) {
   const res = await a.app.inject({ method: 'PUT', url: `/queues/${name}`, payload: settings });

@@ -1,25 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  startTestOrchestrator,
-  stopTestOrchestrator,
-  type TestOrchestrator,
-} from '@hourglass/testkit/orchestrator';
+import type { TestOrchestrator } from '@hourglass/testkit/orchestrator';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claim, completeOk, createJob, createJobs, failed, registerRunner, succeeded } from './helpers.js';
+import { expect, test } from 'vitest';
+import {
+  claim,
+  completeOk,
+  createJob,
+  createJobs,
+  failed,
+  registerRunner,
+  replicasPerFile,
+  succeeded,
+} from './helpers.js';
 
 /** Queues (issue 14): settings, live counts, pause and resume across replicas, runners serving some queues. */
 
-let a: TestOrchestrator;
-let b: TestOrchestrator;
-beforeAll(async () => {
-  a = await startTestOrchestrator();
-  b = await startTestOrchestrator({ database: a.database });
-});
-afterAll(async () => {
-  if (b) await stopTestOrchestrator(b, true);
-  if (a) await stopTestOrchestrator(a);
-});
+const [a, b] = replicasPerFile();
 
 const call = async (o: TestOrchestrator, method: 'GET' | 'PUT' | 'POST', url: string, payload?: object) => {
   const res = await o.app.inject({ method, url, ...(payload ? { payload } : {}) });
