@@ -490,7 +490,11 @@ const JOB: Shape = {
       {
         key: letters(1, 20),
         windowSeconds: fc.integer({ min: 1, max: 366 * 86_400 }),
-        states: fc.subarray(['SCHEDULED', 'RUNNING', 'PAUSED'], { minLength: 1 }),
+        states: fc.constantFrom(
+          ['SCHEDULED', 'RUNNING'],
+          ['RUNNING', 'SCHEDULED', 'PAUSED'],
+          ['SCHEDULED', 'RUNNING', 'FAILED'],
+        ),
       },
       { requiredKeys: ['key'] },
     ),
@@ -503,6 +507,7 @@ const JOB: Shape = {
         states: fc.oneof(
           fc.constant([]),
           fc.constant(['RUNNING', 'RUNNING']),
+          fc.constant(['SCHEDULED']),
           fc.array(badEnumText(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']), {
             minLength: 1,
             maxLength: 3,

@@ -162,6 +162,26 @@ describe('completion callbacks', () => {
     expect(JSON.stringify(res.json().errors)).toContain('callbackUrl');
   });
 
+  test.each([
+    // A client's job holding callback-<id> as its key would suppress that job's delivery.
+    [{ type: 'noop', idempotencyKey: 'callback-1' }, {}, 'idempotencyKey'],
+    [{ type: 'noop' }, { 'idempotency-key': 'callback-2' }, 'idempotency-key'],
+    // raw and idempotencyKey would let a client's webhook pass for a completion callback.
+    [{ type: 'webhook', payload: { url: 'https://example.com/x', raw: true } }, {}, 'payload.raw'],
+    [
+      { type: 'webhook', payload: { url: 'https://example.com/x', idempotencyKey: 'k' } },
+      {},
+      'payload.idempotencyKey',
+    ],
+  ])('what only callbacks may carry is refused from clients: %j', async (payload, headers, field) => {
+    const before = await o.app.inject({ method: 'GET', url: '/jobs?limit=1' });
+    const res = await o.app.inject({ method: 'POST', url: '/jobs', payload, headers });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(JSON.stringify(res.json().errors)).toContain(field);
+    const after = await o.app.inject({ method: 'GET', url: '/jobs?limit=1' });
+    expect(after.json().items).toEqual(before.json().items); // nothing created
+  });
+
   test('with private targets blocked, a callbackUrl on a loopback address is a 400 naming it', async () => {
     const strict = await startTestOrchestrator();
     try {

@@ -60,10 +60,11 @@ test('a window holds the key whatever the status, until the window ends; states 
   const again = await post({ unique: { key: 'digest', windowSeconds: 3600 } });
   expect(again.statusCode).toBe(200);
   expect(again.json().id).toBe(first.json().id);
-  // Only while SCHEDULED: a cancelled holder frees the key.
-  const s1 = await post({ unique: { key: 'sched-only', states: ['SCHEDULED'] } });
+  // Held while SCHEDULED or RUNNING only (not PAUSED, unlike the default): a cancelled holder frees the key.
+  const narrow = { key: 'not-paused', states: ['SCHEDULED', 'RUNNING'] };
+  const s1 = await post({ unique: narrow });
   await o.app.inject({ method: 'POST', url: `/jobs/${s1.json().id}/cancel` });
-  expect((await post({ unique: { key: 'sched-only', states: ['SCHEDULED'] } })).statusCode).toBe(201);
+  expect((await post({ unique: narrow })).statusCode).toBe(201);
 });
 
 test('a batch with the same unique key twice creates one job; Idempotency-Key replays stay as they were', async () => {
@@ -100,6 +101,9 @@ test('bad unique specs are a 400 naming the field', async () => {
     [{ key: 'k', windowSeconds: 0 }, 'unique.windowSeconds'],
     [{ key: 'k', states: ['RUNNING', 'RUNNING'] }, 'unique.states'],
     [{ key: 'k', states: ['NOPE'] }, 'unique.states.0'],
+    // The engine moves jobs between SCHEDULED and RUNNING itself: a key held in one alone could collide mid-claim.
+    [{ key: 'k', states: ['SCHEDULED'] }, 'unique.states'],
+    [{ key: 'k', states: ['RUNNING', 'PAUSED'] }, 'unique.states'],
   ] as const) {
     const res = await post({ unique });
     expect(res.statusCode, JSON.stringify(unique)).toBe(400);

@@ -23,7 +23,15 @@ export const Backoff = z.strictObject({
 });
 export type Backoff = z.infer<typeof Backoff>;
 
-const IDEMPOTENCY_KEY = z.string().min(1).max(200);
+/** Keys `callback-…` are the orchestrator's own (completion callback deliveries): a client's could suppress one. */
+export const RESERVED_IDEMPOTENCY_PREFIX = 'callback-';
+const IDEMPOTENCY_KEY = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((k) => !k.startsWith(RESERVED_IDEMPOTENCY_PREFIX), {
+    message: `keys starting with '${RESERVED_IDEMPOTENCY_PREFIX}' are reserved for completion callbacks`,
+  });
 
 /** While a job is in these statuses, another with its unique key is not created (the default: not final). */
 export const DEFAULT_UNIQUE_STATES = ['SCHEDULED', 'RUNNING', 'PAUSED'] as const;
@@ -46,6 +54,9 @@ export const UniqueSpec = z.strictObject({
     .min(1)
     .max(6)
     .refine((s) => new Set(s).size === s.length, 'lists a status twice')
+    // The engine itself moves a job between SCHEDULED and RUNNING (claims, retries): were only one of them to hold
+    // the key, such a move could collide with another job's key inside a claim or a report.
+    .refine((s) => s.includes('SCHEDULED') && s.includes('RUNNING'), 'must include SCHEDULED and RUNNING')
     .optional(),
 });
 export type UniqueSpec = z.infer<typeof UniqueSpec>;

@@ -267,7 +267,9 @@ export async function claimLimitedQueue(
 }
 
 function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim, at: Date | null) {
-  const now = atOrNow(at);
+  // The statement's own time, not the transaction's: the transaction may have waited for the queue's row lock,
+  // and claims stamped with that older time would fall out of the rate window early (a burst over the limit).
+  const now = at ? atOrNow(at) : sql`statement_timestamp()`;
   const { max, types } = claim;
   const rate = limits.rate_limit;
   const periodMs = limits.rate_period_ms ?? 0;

@@ -368,6 +368,15 @@ type PayloadCheck = { ok: true; payload: unknown } | { ok: false; field: string;
  */
 function checkPayload(type: string, payload: unknown, entry: JobTypeEntry | null | undefined): PayloadCheck {
   if (isBuiltinType(type)) {
+    // `raw` and `idempotencyKey` make a webhook look like a completion callback: only the orchestrator sets them.
+    const reserved = type === 'webhook' && serverOnlyWebhookField(payload);
+    if (reserved) {
+      return {
+        ok: false,
+        field: `payload.${reserved}`,
+        message: 'is set by the orchestrator for completion callbacks only',
+      };
+    }
     const parsed = BUILTIN_PAYLOADS[type].safeParse(payload);
     if (parsed.success) return { ok: true, payload: parsed.data ?? null };
     const issue = parsed.error.issues[0]!;
@@ -376,6 +385,11 @@ function checkPayload(type: string, payload: unknown, entry: JobTypeEntry | null
   const problem = entry?.validate && payloadProblem(entry.validate, payload ?? null);
   if (problem) return { ok: false, ...problem };
   return { ok: true, payload: payload ?? null };
+}
+
+function serverOnlyWebhookField(payload: unknown): string | undefined {
+  if (payload === null || typeof payload !== 'object') return undefined;
+  return ['raw', 'idempotencyKey'].find((f) => f in payload);
 }
 
 function undeclared(type: string): CreateWarning {
