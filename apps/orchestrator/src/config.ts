@@ -62,6 +62,8 @@ export const OrchestratorEnv = z
     RETENTION_EVENTS_SECONDS: PositiveInt(7 * DAY),
     /** A quiet event stream gets a `: keep-alive` comment this often (proxies close idle connections). */
     EVENTS_KEEP_ALIVE_MS: PositiveInt(15_000),
+    /** GET /events streams one replica serves at once; one more is a 429 (clients retry, or use another replica). */
+    EVENTS_MAX_STREAMS: PositiveInt(100),
     /** How often the cleaner runs, and the most rows one of its statements deletes. */
     CLEANER_INTERVAL_MS: PositiveInt(60_000),
     CLEANER_BATCH: PositiveInt(200),

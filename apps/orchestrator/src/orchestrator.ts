@@ -43,6 +43,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     log,
     config.WAKE_SAFETY_NET_MS,
     config.EVENTS_KEEP_ALIVE_MS,
+    config.EVENTS_MAX_STREAMS,
   );
   const lifecycle = new JobLifecycle(db, undefined, sequencer.poke);
   const services = createServices({

@@ -456,6 +456,32 @@ describe('keep-alive', () => {
   });
 });
 
+describe('limits', () => {
+  test('past EVENTS_MAX_STREAMS a replica answers 429 with Retry-After; a closed stream frees its place', async () => {
+    const small = await startTestOrchestrator({ listen: true, env: { EVENTS_MAX_STREAMS: '2' } });
+    try {
+      const first = follow(small);
+      const second = follow(small);
+      expect(await first.status).toBe(200);
+      expect(await second.status).toBe(200);
+      const refused = await fetch(`${small.url}/events`);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      await first.close();
+      await eventually('a place freed by the closed stream', async () => {
+        const again = await fetch(`${small.url}/events?follow=false`);
+        await again.body?.cancel();
+        return again.status === 200 ? true : undefined;
+      });
+      await second.close();
+    } finally {
+      small.app.server.closeAllConnections();
+      await stopTestOrchestrator(small);
+    }
+  });
+});
+
 describe('scopes', () => {
   const ADMIN = 'bootstrap-admin-key-for-events';
   let secured: TestOrchestrator;

@@ -29,11 +29,26 @@ export class EventFeed {
     private readonly safetyNetMs = 1_000,
     /** A stream quiet this long gets a keep-alive (EVENTS_KEEP_ALIVE_MS; the contract says 15 s). */
     readonly keepAliveMs = 15_000,
+    /** Streams this replica serves at once (EVENTS_MAX_STREAMS): each reads the table on its own after a round. */
+    readonly maxStreams = 100,
   ) {
     listen.subscribe(EVENTS_CHANNEL, (payload) => this.advance(Number(payload)));
     // Rounds committed while we were not listening: re-read the head.
     listen.onConnected(() => void this.refreshHead());
     sequencer.onSequenced((lastId) => this.advance(lastId));
+  }
+
+  private streams = 0;
+
+  /** Counts a stream in, or answers false when this replica already serves maxStreams. */
+  openStream(): boolean {
+    if (this.streams >= this.maxStreams) return false;
+    this.streams++;
+    return true;
+  }
+
+  closeStream(): void {
+    this.streams--;
   }
 
   /** The last id numbered, as the database says now: where a stream "from now" starts. */

@@ -1,6 +1,7 @@
 import { EventCursor, EventsQuery, HourglassEvent } from '@hourglass/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 import type { EventRow } from '../../queue/read-events.js';
 import type { Services } from '../../services/index.js';
 import { doc } from '../docs.js';
@@ -44,6 +45,15 @@ export const eventRoutes =
         },
       },
       async (req, reply) => {
+        if (!s.events.openStream()) {
+          reply.header('retry-after', '5');
+          throw new AppError(
+            'RATE_LIMITED',
+            `this orchestrator already serves ${s.events.maxStreams} event streams (EVENTS_MAX_STREAMS); retry later or on another replica`,
+          );
+        }
+        // Counted out when the response closes, however it ends (a client gone, the end, an error before it began).
+        reply.raw.once('close', () => s.events.closeStream());
         const { jobId, type, kinds, after, follow } = req.query;
         const resumeFrom = req.headers['last-event-id'] ?? after;
         const cursor = resumeFrom ?? (await s.events.refreshHead());
