@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 /**
@@ -381,9 +381,10 @@ function claimTail(
     ),
     -- The claim's events, one INSERT … SELECT for the whole batch (see record-events.ts).
     claimed_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.claimed', ${now}, job_id, id, ${runnerId}::text, job_type, jsonb_build_object('attempt', attempt)
-      FROM claimed
+      ${outboxInsert(sql`
+        SELECT 'execution.claimed', ${now}, job_id, id, ${runnerId}::text, job_type, jsonb_build_object('attempt', attempt)
+        FROM claimed
+      `)}
     ),
     -- The status test is wrapped in IS TRUE so that no index can serve it: the rows are found by primary key. As a
     -- plain \`j.status = 'SCHEDULED'\`, statistics from before a burst of creates (few SCHEDULED jobs) made the

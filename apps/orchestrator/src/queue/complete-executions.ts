@@ -1,7 +1,7 @@
 import type { ExecutionStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
+import { callbackCtes, isoTime, outboxInsert } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -93,17 +93,18 @@ export function completeStatement(runnerId: string, outcomes: CompletionInput[],
     -- The report's events, one INSERT … SELECT for the batch (see record-events.ts): each execution's outcome, a
     -- webhook's delivery (timer.fired), a one-shot job's success.
     recorded_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.' || lower(r.status), ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type,
-             jsonb_strip_nulls(jsonb_build_object('status', r.status, 'attempt', r.attempt, 'error', r.error,
-               'startedAt', ${isoTime(sql`r.started_at`)}, 'resultBytes', octet_length(r.result::text)))
-      FROM recorded r
-      UNION ALL
-      SELECT 'timer.fired', ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type, jsonb_build_object('attempt', r.attempt)
-      FROM recorded r WHERE r.job_type = 'webhook' AND r.status = 'SUCCEEDED'
-      UNION ALL
-      SELECT 'job.succeeded', ${now}, s.id, NULL, NULL, s.type, jsonb_build_object('status', s.status)
-      FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED'
+      ${outboxInsert(sql`
+        SELECT 'execution.' || lower(r.status), ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type,
+               jsonb_strip_nulls(jsonb_build_object('status', r.status, 'attempt', r.attempt, 'error', r.error,
+                 'startedAt', ${isoTime(sql`r.started_at`)}, 'resultBytes', octet_length(r.result::text)))
+        FROM recorded r
+        UNION ALL
+        SELECT 'timer.fired', ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type, jsonb_build_object('attempt', r.attempt)
+        FROM recorded r WHERE r.job_type = 'webhook' AND r.status = 'SUCCEEDED'
+        UNION ALL
+        SELECT 'job.succeeded', ${now}, s.id, NULL, NULL, s.type, jsonb_build_object('status', s.status)
+        FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED'
+      `)}
     ),
     final_jobs AS (
       SELECT s.*, r.result, NULL::text AS error, r.attempt AS attempts

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { isoTime, OUTBOX } from './record-events.js';
+import { isoTime, outboxInsert } from './record-events.js';
 import type { JobRow } from './rows.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
@@ -82,10 +82,11 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
       INSERT INTO queues (name) SELECT DISTINCT queue FROM input ON CONFLICT DO NOTHING
     ),
     created_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'job.created', ${now}, id, NULL, NULL, type,
-             jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
-      FROM new_jobs
+      ${outboxInsert(sql`
+        SELECT 'job.created', ${now}, id, NULL, NULL, type,
+               jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
+        FROM new_jobs
+      `)}
     )
     SELECT * FROM new_jobs ORDER BY id
   `.execute(db);

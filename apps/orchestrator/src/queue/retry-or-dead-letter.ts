@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
+import { callbackCtes, isoTime, outboxInsert } from './record-events.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 export interface RetryRow {
@@ -72,17 +72,18 @@ export async function retryOrDeadLetter(
     ),
     -- The events of the batch, one INSERT … SELECT (see record-events.ts).
     retry_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.retry_scheduled', ${now}, job_id, execution_id, NULL, job_type,
-             jsonb_build_object('attempt', attempt, 'scheduledFor', ${isoTime(sql`scheduled_for`)})
-      FROM retries
-      UNION ALL
-      SELECT 'job.dead_lettered', ${now}, job_id, execution_id, NULL, job_type,
-             jsonb_build_object('deadLetterId', id, 'attempts', attempts, 'error', error)
-      FROM dead
-      UNION ALL
-      SELECT 'job.failed', ${now}, id, NULL, NULL, type, jsonb_build_object('status', status)
-      FROM job_updates WHERE status = 'FAILED'
+      ${outboxInsert(sql`
+        SELECT 'execution.retry_scheduled', ${now}, job_id, execution_id, NULL, job_type,
+               jsonb_build_object('attempt', attempt, 'scheduledFor', ${isoTime(sql`scheduled_for`)})
+        FROM retries
+        UNION ALL
+        SELECT 'job.dead_lettered', ${now}, job_id, execution_id, NULL, job_type,
+               jsonb_build_object('deadLetterId', id, 'attempts', attempts, 'error', error)
+        FROM dead
+        UNION ALL
+        SELECT 'job.failed', ${now}, id, NULL, NULL, type, jsonb_build_object('status', status)
+        FROM job_updates WHERE status = 'FAILED'
+      `)}
     ),
     final_jobs AS (
       SELECT u.*, NULL::jsonb AS result, d.error, d.attempts
