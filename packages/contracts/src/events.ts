@@ -29,6 +29,9 @@ export const EVENT_KINDS = [
   'runner.draining',
   'runner.offline',
   'timer.fired',
+  'queue.configured',
+  'queue.paused',
+  'queue.resumed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
