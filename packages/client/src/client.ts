@@ -31,6 +31,8 @@ import type {
   JobType,
   Me,
   Page,
+  Queue,
+  QueueSettingsInput,
   Runner,
   Stats,
   Timer,
@@ -450,6 +452,49 @@ export class HourglassClient {
   /** `GET /job-types`: every type seen, its payload JSON Schema, the runners serving it and its backlog. */
   async listJobTypes(opts: CallOptions = {}): Promise<JobType[]> {
     return (await this.get<{ items: JobType[] }>('/job-types', opts)).items;
+  }
+
+  // ---- queues
+
+  /** `GET /queues`: every queue (up to 1,000, by name) with its limits and live counts. */
+  async listQueues(opts: CallOptions = {}): Promise<{ items: Queue[]; truncated: boolean }> {
+    return this.get('/queues', opts);
+  }
+
+  /** `GET /queues/{name}`: one queue; 404 for a name no job or setting ever used. */
+  getQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.get(`/queues/${segment(name)}`, opts);
+  }
+
+  /** `PUT /queues/{name}` (admin): replaces the queue's limits (left out: none). Safe to send again. */
+  configureQueue(name: string, settings: QueueSettingsInput, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'PUT',
+      path: `/queues/${segment(name)}`,
+      body: settings,
+      idempotent: true,
+      ...call(opts),
+    });
+  }
+
+  /** `POST /queues/{name}/pause` (admin): no claim takes from the queue once this answers. Safe to send again. */
+  pauseQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'POST',
+      path: `/queues/${segment(name)}/pause`,
+      idempotent: true,
+      ...call(opts),
+    });
+  }
+
+  /** `POST /queues/{name}/resume` (admin): claims take from it again; waiting runners are woken. */
+  resumeQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'POST',
+      path: `/queues/${segment(name)}/resume`,
+      idempotent: true,
+      ...call(opts),
+    });
   }
 
   // ---- overview

@@ -33,6 +33,10 @@ export type Runner = z.output<typeof C.Runner>;
 export type DrainedRunner = z.output<typeof C.DrainRunnerReply>;
 export type JobType = z.output<typeof C.JobType>;
 export type ApiKey = z.output<typeof C.ApiKey>;
+/** A queue with its limits and live counts (`GET /queues/{name}`). */
+export type Queue = z.output<typeof C.Queue>;
+/** The limits `PUT /queues/{name}` sets (left out or null: none). */
+export type QueueSettingsInput = z.input<typeof C.QueueSettingsBody>;
 /** `GET /auth/me`: the presented key's name and scopes. */
 export type Me = z.output<typeof C.Me>;
 /** `GET /stats`: jobs by status and the last hour's finished executions per minute. */

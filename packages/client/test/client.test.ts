@@ -272,6 +272,29 @@ describe('runners and job types', () => {
   });
 });
 
+describe('queues', () => {
+  test('configureQueue, getQueue, listQueues, pauseQueue and resumeQueue', async () => {
+    const set = await hourglass.configureQueue('client-q', {
+      concurrency: 2,
+      rateLimit: { limit: 5, periodMs: 1000 },
+    });
+    expect(set).toMatchObject({
+      name: 'client-q',
+      paused: false,
+      concurrency: 2,
+      perKeyConcurrency: null,
+      rateLimit: { limit: 5, periodMs: 1000, perKey: false },
+    });
+    await hourglass.createJob({ type: 'noop', queue: 'client-q', delayMs: 3_600_000 });
+    expect((await hourglass.getQueue('client-q')).counts.scheduled).toBe(1);
+    expect((await hourglass.pauseQueue('client-q')).paused).toBe(true);
+    const listed = await hourglass.listQueues();
+    expect(listed.items.find((q) => q.name === 'client-q')).toMatchObject({ paused: true, concurrency: 2 });
+    expect((await hourglass.resumeQueue('client-q')).paused).toBe(false);
+    await expect(hourglass.getQueue('never-used')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 describe('signals', () => {
   test('an AbortSignal ends a call at once, even a long-poll, with its reason', async () => {
     const later = await hourglass.createJob({ type: 'noop', delayMs: 3_600_000 });
