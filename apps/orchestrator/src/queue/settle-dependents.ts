@@ -87,7 +87,7 @@ export async function settleDependents(
     ),
     settled_events AS (
       INSERT INTO ${OUTBOX}
-      SELECT 'job.released', ${now}, r.id, NULL, NULL, r.type, jsonb_build_object('from', 'WAITING', 'status', 'SCHEDULED')
+      SELECT 'job.released', ${now}, r.id, NULL::bigint, NULL::text, r.type, jsonb_build_object('from', 'WAITING', 'status', 'SCHEDULED')
       FROM released r WHERE r.status = 'SCHEDULED'
       UNION ALL
       SELECT 'job.cancelled', ${now}, c.id, NULL, NULL, c.type,
