@@ -70,6 +70,8 @@ export interface CreatedJob {
   created: boolean;
   /** Not created because a job with its unique key exists (that job is `job`). */
   uniqueExisting?: boolean;
+  /** The parents of a job this create made with dependsOn. */
+  dependsOn?: number[];
   warnings: CreateWarning[];
 }
 
@@ -131,6 +133,9 @@ export class JobsService {
           results[pending[k]!.i] = {
             ...m,
             warnings: types.get(m.job.type) === null ? [undeclared(m.job.type)] : [],
+            ...(m.created && bodies[pending[k]!.i]!.dependsOn
+              ? { dependsOn: [...bodies[pending[k]!.i]!.dependsOn!].sort((a, b) => a - b) }
+              : {}),
           };
       });
     }

@@ -249,6 +249,6 @@ function withWarnings<J extends object>(
 
 /** The answer about one job of a create: with its warnings, and `uniqueExisting` when its unique key held. */
 function answer(r: CreatedJob) {
-  const job = withWarnings(toJob(r.job), r.warnings);
+  const job = withWarnings(toJob(r.job, undefined, undefined, r.dependsOn), r.warnings);
   return r.uniqueExisting ? { ...job, uniqueExisting: true } : job;
 }
