@@ -3,6 +3,7 @@ import {
   stopTestOrchestrator,
   type TestOrchestrator,
 } from '@hourglass/testkit/orchestrator';
+import { JobStatus } from '@hourglass/contracts';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -509,7 +510,7 @@ const JOB: Shape = {
           fc.constant(['RUNNING', 'RUNNING']),
           fc.constant(['SCHEDULED']),
           fc.array(
-            badEnumText(['WAITING', 'SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']),
+            badEnumText([...JobStatus.options]),
             {
               minLength: 1,
               maxLength: 3,
@@ -1153,15 +1154,7 @@ const ROUTES: Route[] = [
     runs: 80,
     bad: () =>
       badQuery({
-        status: badEnumText([
-          'WAITING',
-          'SCHEDULED',
-          'RUNNING',
-          'SUCCEEDED',
-          'FAILED',
-          'CANCELLED',
-          'PAUSED',
-        ]),
+        status: badEnumText([...JobStatus.options]),
         kind: badEnumText(['once', 'cron', 'interval']),
         type: fc.oneof(
           fc.constant(''),
