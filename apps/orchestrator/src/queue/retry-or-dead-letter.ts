@@ -67,7 +67,8 @@ export async function retryOrDeadLetter(
           callbacks_sent = j.callbacks_sent + CASE WHEN j.kind = 'once' AND j.id IN (SELECT job_id FROM dead)
                                                      AND j.callback_url IS NOT NULL THEN 1 ELSE 0 END,
           updated_at = ${now}
-      WHERE j.id IN (SELECT job_id FROM failed) AND j.status IN ('RUNNING', 'SCHEDULED')
+      -- By primary key (see running_jobs in claim-executions.ts for why the status test is wrapped).
+      WHERE j.id = ANY(ARRAY(SELECT job_id FROM failed)) AND (j.status IN ('RUNNING', 'SCHEDULED')) IS TRUE
       RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at, j.has_dependents
     ),
     -- The events of the batch, one INSERT … SELECT (see record-events.ts).
