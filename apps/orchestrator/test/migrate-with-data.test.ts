@@ -73,7 +73,7 @@ test('jobs, executions and dead letters written before retention existed survive
   expect(executions.rows[0]!.n).toBe(2);
 });
 
-test('events written to the outbox before it held one row per statement are numbered after the migration, in order (0014)', async () => {
+test('events written to the outbox before it held one row per statement are numbered after the migration, in order (0015)', async () => {
   const name2 = `hourglass_migrate_${randomBytes(5).toString('hex')}`;
   const url2 = withDatabase(adminUrl, name2);
   await createEmptyDatabase(adminUrl, name2);
@@ -84,7 +84,7 @@ test('events written to the outbox before it held one row per statement are numb
       INSERT INTO event_outbox (kind, job_id, data)
       VALUES ('job.created', 7, '{"n": 1}'), ('job.cancelled', 7, '{"n": 2}'), ('runner.online', NULL, '{"n": 3}')
     `.execute(h.db);
-    expect(await migrate(url2)).toContain('0014_outbox_batches');
+    expect(await migrate(url2)).toContain('0015_outbox_batches');
     const { moved } = await sequenceEvents(h.db, 100);
     expect(moved).toBe(3);
     const { rows } = await sql<{ id: number; kind: string; job_id: number | null; n: number }>`

@@ -24,6 +24,8 @@ import type {
   EventFilter,
   Execution,
   FinalJobStatus,
+  Flow,
+  FlowJobInput,
   HourglassEvent,
   Job,
   JobFilter,
@@ -250,6 +252,22 @@ export class HourglassClient {
       ...call(opts),
     });
     return reply.jobs;
+  }
+
+  // ---- flows
+
+  /**
+   * `POST /flows`: a DAG of up to 1,000 one-shot jobs in one transaction. `dependsOn` names other jobs of the request
+   * by `ref` (strings) or existing jobs by id (numbers); a job waits (WAITING) until they have all succeeded. Not
+   * retried on a network failure (a flow has no idempotency key): a lost answer may have created it.
+   */
+  createFlow(jobs: FlowJobInput[], opts: CallOptions = {}): Promise<Flow> {
+    return this.send({ method: 'POST', path: '/flows', body: { jobs }, idempotent: false, ...call(opts) });
+  }
+
+  /** `GET /flows/{id}`: the flow's jobs (parents first) with status and dependsOn, and its edges. */
+  getFlow(id: number, opts: CallOptions = {}): Promise<Flow> {
+    return this.send({ method: 'GET', path: `/flows/${segment(id)}`, idempotent: true, ...call(opts) });
   }
 
   /** `GET /jobs/{id}`: the job with its schedule, last occurrence and last execution (its `result`, `error`). */

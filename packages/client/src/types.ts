@@ -16,6 +16,11 @@ export type ApiKeyScope = z.output<typeof C.ApiKeyScope>;
 
 /** Body of `POST /jobs`: `type`, and optionally `payload`, timing (`runAt`, `delayMs`, cron, interval), retries. */
 export type CreateJobInput = z.input<typeof C.CreateJobBody>;
+/** A job of `POST /flows`: a one-shot job's fields, its `ref`, and `dependsOn` (refs of the request, ids of jobs). */
+export type FlowJobInput = z.input<typeof C.FlowJobBody>;
+export type Flow = z.output<typeof C.Flow>;
+export type FlowJob = z.output<typeof C.FlowJob>;
+export type ParentResult = z.output<typeof C.ParentResult>;
 /** Body of `PATCH /jobs/{id}`: a recurring job's new expression, interval, time zone or policies. */
 export type UpdateJobInput = z.input<typeof C.PatchJobBody>;
 /** Body of `POST /timers`: `url` and `hours`/`minutes`/`seconds` (missing parts are 0). */

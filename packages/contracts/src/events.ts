@@ -17,6 +17,7 @@ export const EVENT_KINDS = [
   'job.failed',
   'job.dead_lettered',
   'job.requeued',
+  'job.released',
   'execution.claimed',
   'execution.started',
   'execution.succeeded',
