@@ -272,8 +272,8 @@ describe('running flows', () => {
       [idOf(flow, 'a'), idOf(flow, 'cleanup'), idOf(flow, 'after-cleanup')].sort(),
     );
     const events = await sql<{ kind: string; job_id: number }>`
-      SELECT kind, job_id FROM event_outbox WHERE job_id = ANY(${flow.jobs.map((j) => j.id)}::bigint[])
-        AND kind IN ('job.released', 'job.cancelled')
+      SELECT x.kind, x.job_id FROM event_outbox o CROSS JOIN LATERAL unnest(o.events) x
+      WHERE x.job_id = ANY(${flow.jobs.map((j) => j.id)}::bigint[]) AND x.kind IN ('job.released', 'job.cancelled')
       UNION ALL
       SELECT kind, job_id FROM events WHERE job_id = ANY(${flow.jobs.map((j) => j.id)}::bigint[])
         AND kind IN ('job.released', 'job.cancelled')
