@@ -3,7 +3,7 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile] [--timeout S]
+ *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|writes] [--timeout S]
  *              [--timers N]
  *              [--timer-spread S] [--cleaner-batch N]
  *
@@ -33,6 +33,7 @@ import { type BenchPostgres, type Stack, startPostgres, startStack } from './sta
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
 import { QUEUE_RUNS, runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
 import { runTimers, type TimersResult } from './timers.js';
+import { runWritesScenario } from './writes.js';
 
 const TARGET_JOBS_PER_SECOND = 5_000;
 const TARGET_P50_MS = 10;
@@ -73,9 +74,11 @@ function options() {
   };
   const quick = values.quick === true;
   const scenario = values.scenario as string;
-  if (!['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile'].includes(scenario)) {
+  if (
+    !['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile', 'writes'].includes(scenario)
+  ) {
     throw new Error(
-      `--scenario must be all, throughput, latency, result, timers, backlog or profile, got '${scenario}'`,
+      `--scenario must be all, throughput, latency, result, timers, backlog, profile or writes, got '${scenario}'`,
     );
   }
   return {
@@ -95,6 +98,8 @@ function options() {
     backlog: scenario === 'backlog',
     /** Not part of `all`: one throughput run under the CPU profiler (profile.ts). */
     profile: scenario === 'profile',
+    /** Not part of `all`: WAL written per job by step, with nothing else running (writes.ts). */
+    writes: scenario === 'writes',
     /** Rows per cleaner statement in the backlog scenario (the orchestrator's CLEANER_BATCH default). */
     cleanerBatch: int(
       'cleaner-batch',
@@ -195,6 +200,10 @@ async function main() {
     console.log(`Hourglass benchmark: profile (PostgreSQL ${server.version}, ${server.durability})`);
     console.log(`services:   ${settingsLine(opts)}\n`);
     await runProfileScenario((fn, env) => withStack(server, opts, fn, env), opts.jobs, opts.timeoutMs);
+    return;
+  }
+  if (opts.writes) {
+    await runWritesScenario(server, opts.quick ? 1 : 5);
     return;
   }
   if (opts.backlog) {
