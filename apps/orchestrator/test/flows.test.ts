@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimedExecution, Flow, Job } from '@hourglass/contracts';
 import { PARENT_RESULTS_MAX_BYTES } from '@hourglass/contracts';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { describe, expect, test } from 'vitest';
 import {
   claim,
   completeOk,
   createJob,
+  eventually,
   failed,
   getJob,
   orchestratorPerFile,
@@ -183,6 +185,24 @@ describe('creating flows', () => {
     expect(afterRecurring.jobs).toBe(before.jobs + 1);
     expect((await o.app.inject({ method: 'GET', url: '/flows/987654321' })).statusCode).toBe(404);
   });
+});
+
+test('a parent takes at most 10,000 dependents: one more is a 400 naming dependsOn, and nothing is written', async () => {
+  const parent = await createJob(o, { type: 'crowded', delayMs: 3_600_000 });
+  // 10,000 dependents already (written directly: creating them through the API would take minutes).
+  await sql`
+    WITH kids AS (
+      INSERT INTO jobs (type, run_at, status, parent_count, waiting_parents, on_parent_failure)
+      SELECT 'crowded-child', now(), 'WAITING', 1, 1, 'cancel' FROM generate_series(1, 10000) RETURNING id
+    )
+    INSERT INTO job_dependencies (job_id, parent_id) SELECT id, ${parent.id} FROM kids
+  `.execute(o.db);
+  const before = await rowCounts(o);
+  const res = await postJob({ type: 'crowded-child', dependsOn: [parent.id] });
+  expect(res.statusCode, res.body).toBe(400);
+  expect(res.json().errors[0]).toMatchObject({ field: 'dependsOn' });
+  expect(res.json().detail).toContain('more than 10000 dependents');
+  expect(await rowCounts(o)).toEqual(before);
 });
 
 describe('running flows', () => {
@@ -373,6 +393,54 @@ describe('running flows', () => {
       expect(claimed.map((e) => e.jobId)).toEqual([idOf(flow, 'child')]);
       await completeOk(o, kid, claimed[0]!.id, succeeded());
     }
+  });
+
+  test('a report settling 12 dependents while another transaction locks them in id order: no deadlock', async () => {
+    const runner = await registerRunner(o, { types: ['lock-order'], capacity: 10 });
+    const [p, q] = await Promise.all([
+      createJob(o, { type: 'lock-order' }),
+      createJob(o, { type: 'lock-order', delayMs: 3_600_000 }),
+    ]);
+    // Each child waits on p and on q (not due for an hour), so p's success only counts down on every child.
+    const children: Job[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await postJob({ type: 'lock-order-child', dependsOn: [p.id, q.id] });
+      expect(r.statusCode, r.body).toBe(201);
+      children.push(r.json());
+    }
+    const ids = children.map((c) => c.id).sort((a, b) => a - b);
+    const [running] = await claimAll(runner);
+    expect(running!.jobId).toBe(p.id);
+    // Another transaction (as a create on two of them would) holds the lowest child, then wants the rest.
+    const other = new pg.Client({ connectionString: o.database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query("SET LOCAL lock_timeout = '20s'");
+      await other.query('SELECT id FROM jobs WHERE id = $1 FOR NO KEY UPDATE', [ids[0]]);
+      const report = completeOk(o, runner, running!.id, succeeded());
+      // Until the report waits on that lock (it holds whatever it locked before).
+      await eventually('the report to wait on the lowest child', async () => {
+        const { rows } = await other.query(
+          `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE NOT l.granted AND a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+        );
+        return rows.length > 0 || undefined;
+      });
+      // Locking the others in id order must not meet the report holding one of them (PostgreSQL would abort one).
+      await other.query('SELECT id FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [
+        ids,
+      ]);
+      await other.query('COMMIT');
+      await report;
+    } finally {
+      await other.end();
+    }
+    for (const id of ids) expect(await statusOf(id)).toBe('WAITING');
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM jobs WHERE id = ANY(${ids}::bigint[]) AND waiting_parents = 1
+    `.execute(o.db);
+    expect(rows[0]!.n).toBe(12);
   });
 
   test("parents' results in the claim answer are bounded: past 64 KiB a result is left out and marked", async () => {

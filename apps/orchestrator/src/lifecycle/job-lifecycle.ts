@@ -25,7 +25,7 @@ import { deregisterRunner } from '../queue/deregister-runner.js';
 import { heartbeatRunner } from '../queue/heartbeat-runner.js';
 import { insertJobs, type NewEdge, type NewJob } from '../queue/insert-jobs.js';
 import { lockJob, setJobStatus } from '../queue/lock-job.js';
-import { allocateFlowId, allocateJobIds, lockParents } from '../queue/lock-parents.js';
+import { allocateFlowId, allocateJobIds, countDependents, lockParents } from '../queue/lock-parents.js';
 import {
   jobsWithRunnableQueue,
   lockDueRecurringJobs,
@@ -92,6 +92,13 @@ export interface Settlement {
 const NOTHING_SETTLED: Settlement = { ready: [], cancelled: [] };
 
 /**
+ * Most dependents an existing job may have (edges from jobs created later with `dependsOn` its id). A parent's end
+ * settles all of them in the statement that records it (a runner's report, a cancel), so their number bounds that
+ * statement's work and the outbox row of its events.
+ */
+export const MAX_DEPENDENTS_PER_PARENT = 10_000;
+
+/**
  * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
  * through a method here: commands (cancel, pause, resume, reschedule, trigger, requeue) are decided against the
  * table in transitions.ts after the job is locked, then carried out by statements from queue/; the outcomes of
@@ -134,11 +141,21 @@ export class JobLifecycle {
     const result = await this.db.transaction().execute(async (trx) => {
       const wanted = [...new Set(nodes.flatMap((n) => n.ids))].sort((a, b) => a - b);
       const parents = new Map((await lockParents(trx, wanted)).map((p) => [p.id, p]));
+      // A parent's end settles all its dependents in one statement (settle-dependents.ts): their number is bounded.
+      const dependents = await countDependents(trx, wanted);
+      for (const n of nodes) for (const id of n.ids) dependents.set(id, (dependents.get(id) ?? 0) + 1);
       nodes.forEach((n, i) => {
         const unknown = n.ids.filter((id) => !parents.has(id));
         if (unknown.length > 0) {
           throw new AppError('VALIDATION_FAILED', `${opts.field(i)}: no job ${unknown.join(', ')}`, [
             { field: opts.field(i), message: `no job ${unknown.join(', ')}` },
+          ]);
+        }
+        const crowded = n.ids.filter((id) => (dependents.get(id) ?? 0) > MAX_DEPENDENTS_PER_PARENT);
+        if (crowded.length > 0) {
+          const message = `job ${crowded.join(', ')} would have more than ${MAX_DEPENDENTS_PER_PARENT} dependents`;
+          throw new AppError('VALIDATION_FAILED', `${opts.field(i)}: ${message}`, [
+            { field: opts.field(i), message },
           ]);
         }
         const recurring = n.ids.filter((id) => parents.get(id)!.kind !== 'once');

@@ -23,11 +23,27 @@ export interface ParentRow {
 export async function lockParents(trx: Db, ids: number[]): Promise<ParentRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<ParentRow>`
-    UPDATE jobs j SET has_dependents = true
-    WHERE j.id IN (SELECT id FROM jobs WHERE id = ANY(${ids}::bigint[]) ORDER BY id FOR NO KEY UPDATE)
-    RETURNING j.id, j.status, j.kind
+    WITH locked AS (
+      SELECT id, status, kind, has_dependents FROM jobs WHERE id = ANY(${ids}::bigint[]) ORDER BY id FOR NO KEY UPDATE
+    ),
+    -- Written only where it changes: a hot parent gains no new row version per dependent.
+    marked AS (
+      UPDATE jobs j SET has_dependents = true
+      WHERE j.id IN (SELECT id FROM locked WHERE NOT has_dependents)
+    )
+    SELECT id, status, kind FROM locked
   `.execute(trx);
   return rows;
+}
+
+/** Dependents each of these jobs has already (edges to it, settled or not). */
+export async function countDependents(trx: Db, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ parent_id: number; n: number }>`
+    SELECT parent_id, count(*)::int AS n FROM job_dependencies WHERE parent_id = ANY(${ids}::bigint[])
+    GROUP BY parent_id
+  `.execute(trx);
+  return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
 /** Ids for jobs about to be inserted (so that edges between them can be written in the same statement). */

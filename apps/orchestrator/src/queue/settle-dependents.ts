@@ -41,6 +41,28 @@ export async function settleDependents(
 ): Promise<SettledRow[]> {
   if (succeeded.length === 0 && failed.length === 0) return [];
   const now = atOrNow(at);
+  // The waiting dependents this may change are locked first, in id order, as every other statement locks jobs
+  // (lockParents, the report's and retry's job updates): updated straight from the walk below, they were locked in
+  // the plan's (hash) order, and a create locking two of them in id order deadlocked with it (found in review). The
+  // set is a superset (the succeeded parents' direct dependents, and everything below the failed ones); the
+  // statement after it sees the same rows, since nobody can change them while they are held. Status tests are
+  // wrapped in IS TRUE so that rows are found by primary key (see running_jobs in claim-executions.ts).
+  await sql`
+    WITH RECURSIVE below(id) AS (
+      SELECT unnest(${failed}::bigint[])
+      UNION
+      SELECT d.job_id FROM below b JOIN job_dependencies d ON d.parent_id = b.id AND NOT d.settled
+    ),
+    touched AS (
+      SELECT id FROM below WHERE id <> ALL(${failed}::bigint[])
+      UNION
+      SELECT d.job_id FROM job_dependencies d WHERE d.parent_id = ANY(${succeeded}::bigint[]) AND NOT d.settled
+    )
+    SELECT j.id FROM jobs j
+    WHERE j.id = ANY(ARRAY(SELECT id FROM touched)) AND (j.status = 'WAITING') IS TRUE
+    ORDER BY j.id
+    FOR NO KEY UPDATE
+  `.execute(trx);
   const { rows } = await sql<SettledRow>`
     WITH RECURSIVE doomed(id) AS (
       SELECT unnest(${failed}::bigint[])
@@ -48,13 +70,13 @@ export async function settleDependents(
       SELECT d.job_id FROM doomed x
       JOIN job_dependencies d ON d.parent_id = x.id AND NOT d.settled
       JOIN jobs c ON c.id = d.job_id
-      WHERE c.status = 'WAITING' AND c.on_parent_failure = 'cancel'
+      WHERE (c.status = 'WAITING') IS TRUE AND c.on_parent_failure = 'cancel'
     ),
     cancelled AS (
       UPDATE jobs j
       SET status = 'CANCELLED', finished_at = ${now}, updated_at = ${now},
           callbacks_sent = j.callbacks_sent + CASE WHEN j.callback_url IS NOT NULL THEN 1 ELSE 0 END
-      WHERE j.id IN (SELECT id FROM doomed) AND j.status = 'WAITING'
+      WHERE j.id = ANY(ARRAY(SELECT id FROM doomed)) AND (j.status = 'WAITING') IS TRUE
       RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at, j.has_dependents
     ),
     settled_edges AS (
@@ -74,7 +96,7 @@ export async function settleDependents(
           status = CASE WHEN j.waiting_parents = c.n THEN 'SCHEDULED' ELSE j.status END,
           updated_at = ${now}
       FROM counts c
-      WHERE j.id = c.job_id AND j.status = 'WAITING'
+      WHERE j.id = c.job_id AND (j.status = 'WAITING') IS TRUE
       RETURNING j.id, j.type, j.status, j.priority, j.run_at, j.queue, j.concurrency_key
     ),
     first_executions AS (

@@ -30,13 +30,16 @@ export class CompletionsService {
       if (inputs.has(r.executionId)) continue;
       inputs.set(r.executionId, completionInput(r.executionId, r.outcome));
     }
-    const { recorded, prior, retries } = await this.lifecycle.complete(runnerId, [...inputs.values()]);
+    const { recorded, prior, retries, cancelledDependents } = await this.lifecycle.complete(runnerId, [
+      ...inputs.values(),
+    ]);
     this.signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
     // Completion callbacks created by the report are due now (0: wake claimers at once).
     if ((recorded[0]?.callbacks ?? 0) > 0) this.signal.announce([0]);
     // Runners waiting because a queue was at its concurrency limit can claim now (issue 14).
     if (recorded.some((r) => r.frees_limited_slot)) this.signal.announce([0]);
-    this.waiters.changed(recorded.map((r) => r.job_id));
+    // Dependents a failed parent cancelled (flows) are final too: `GET /jobs/{id}?wait=` on them answers now.
+    this.waiters.changed([...recorded.map((r) => r.job_id), ...cancelledDependents]);
     recordFinished(this.metrics, recorded);
 
     const recordedIds = new Map(recorded.map((r) => [r.id, r.status]));

@@ -8,6 +8,12 @@ import type { Db } from '../db/database.js';
  */
 export class DbClock {
   private offsetMs = 0;
+  /**
+   * How far the offset may be off: half the round trip it was measured over (the reply was read somewhere within
+   * it). Wake-up timers wait this much more, so that they do not fire before the database's clock reached the due
+   * time (a claim then finds nothing, and the waiter sleeps until the safety net).
+   */
+  uncertaintyMs = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -32,5 +38,6 @@ export class DbClock {
         best = { rtt: after - before, offset: rows[0]!.ms - (before + after) / 2 };
     }
     this.offsetMs = best.offset;
+    this.uncertaintyMs = Math.ceil(best.rtt / 2);
   }
 }

@@ -9,10 +9,11 @@ import type { ListenConnection } from './listen-connection.js';
 import { NotifyBatcher } from './notify-batcher.js';
 
 /**
- * Timers aim this long after a due time: due times travel as whole ms (getTime() drops PostgreSQL's µs), so the
- * row can be due up to a millisecond after the ms it is announced at; a claim made before that finds nothing and
- * the waiter sleeps on until the safety net. Timers never fire early on this replica's clock (see `at`), so this
- * is all the slack needed. (It was 5 ms, which also absorbed early timers; issue 15 measured timer lateness.)
+ * Timers aim this long after a due time, plus the database clock's uncertainty (DbClock.uncertaintyMs, half the
+ * round trip its offset was measured over): due times travel as whole ms (getTime() drops PostgreSQL's µs), so the
+ * row can be due up to a millisecond after the ms it is announced at, and a claim made before that finds nothing
+ * and the waiter sleeps on until the safety net. Timers never fire early on this replica's clock (see `at`). (The
+ * slack was a fixed 5 ms, which also absorbed early timers; issue 15 measured timer lateness.)
  */
 const WAKE_SLACK_MS = 1;
 
@@ -87,7 +88,7 @@ export class ReadySignal {
         continue;
       }
       if (this.timers.has(t)) continue;
-      this.at(t, t + WAKE_SLACK_MS);
+      this.at(t, t + WAKE_SLACK_MS + this.clock.uncertaintyMs);
     }
     if (wakeNow) this.wake();
   }
