@@ -30,6 +30,12 @@ const BATCH = 1_000;
 /** Batch requests in flight at most while topping up. */
 const PARALLEL = 4;
 
+// The ready backlog, and what runners hold (claimed: running, or done and waiting to be reported), through the
+// partial indexes of the claim and of the lease reaper.
+const COUNTS_SQL = `
+  SELECT (SELECT count(*) FROM executions WHERE status = 'PENDING' AND ready)::int AS waiting,
+         (SELECT count(*) FROM executions WHERE status = 'RUNNING')::int AS held`;
+
 export interface SoakOptions {
   durationS: number;
   /** Seconds at the start that the verdict ignores (start-up, JIT, the heap finding its size). */
@@ -46,6 +52,8 @@ export interface SoakResult {
   jobsPerSecond: number;
   /** Jobs done per second in the run's first and second halves (estimated: created − still waiting). */
   halves: [number, number];
+  /** Executions RUNNING (claimed and not yet reported), after the warm-up, at the end, and at most. */
+  held: { start: number; end: number; max: number };
   summaries: RssSummary[];
   /** PostgreSQL's private memory (RssAnon summed over its processes), for information; no verdict. */
   postgres?: RssSummary;
@@ -78,7 +86,9 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakResu
 
   let created = 0;
   let waiting = 0;
+  let held = 0;
   const doneAt: { t: number; done: number }[] = [];
+  const heldAt: { t: number; held: number }[] = [];
   const start = performance.now();
   const end = start + opts.durationS * 1000;
   const elapsed = () => (performance.now() - start) / 1000;
@@ -91,6 +101,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakResu
     const p = opts.postgres ? rssSum(postgresPids, true) : undefined;
     if (p !== undefined) pg0.samples.push({ t, bytes: p });
     doneAt.push({ t, done: created - waiting });
+    heldAt.push({ t, held });
   };
   const progressEvery = opts.durationS / 10;
   let nextProgress = progressEvery;
@@ -100,7 +111,8 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakResu
       nextProgress += progressEvery;
       const last = (s: RssSeries) => mb(s.samples.at(-1)?.bytes);
       console.log(
-        `  ${elapsed().toFixed(0).padStart(4)} s: ≈ ${formatNumber(created - waiting)} jobs done; RSS ` +
+        `  ${elapsed().toFixed(0).padStart(4)} s: ≈ ${formatNumber(created - waiting)} jobs done, ` +
+          `${formatNumber(held)} claimed and not yet reported; RSS ` +
           `orchestrator ${last(series[0]!)} MB, runners ${series.slice(1).map(last).join(', ')} MB` +
           (opts.postgres ? `; postgres private ${last(pg0)} MB` : ''),
       );
@@ -114,10 +126,9 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakResu
     // PARALLEL at once), and look again; with nothing missing, rest a little.
     while (performance.now() < end) {
       stack.assertAlive();
-      const { rows } = await counter.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM executions WHERE status = 'PENDING' AND ready",
-      );
-      waiting = rows[0]!.n;
+      const { rows } = await counter.query<{ waiting: number; held: number }>(COUNTS_SQL);
+      waiting = rows[0]!.waiting;
+      held = rows[0]!.held;
       const batches = Math.min(PARALLEL, Math.floor((BACKLOG - waiting) / BATCH));
       if (batches <= 0) {
         await sleep(10);
@@ -155,6 +166,11 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakResu
     failed,
     jobsPerSecond: done / seconds,
     halves: [(mid.done - first.done) / (mid.t - first.t), (last.done - mid.done) / (last.t - mid.t)],
+    held: {
+      start: (heldAt.find((h) => h.t >= opts.warmupS) ?? heldAt.at(-1)!).held,
+      end: heldAt.at(-1)!.held,
+      max: Math.max(...heldAt.map((h) => h.held)),
+    },
     summaries: series.map((s) => summarizeRss(s, opts.warmupS, seconds)),
     postgres: opts.postgres ? summarizeRss(pg0, opts.warmupS, seconds) : undefined,
   };
@@ -165,7 +181,11 @@ export function printSoak(r: SoakResult, opts: SoakOptions, cpuNote: string): vo
   console.log(
     `\njobs done: ${formatNumber(r.done)} in ${r.seconds.toFixed(0)} s, ${formatNumber(r.jobsPerSecond)} jobs/s ` +
       `(≈ ${formatNumber(r.halves[0])} in the first half, ≈ ${formatNumber(r.halves[1])} in the second); ` +
-      `${formatNumber(r.failed)} failed; ${cpuNote}\n`,
+      `${formatNumber(r.failed)} failed; ${cpuNote}`,
+  );
+  console.log(
+    `claimed and not yet reported (RUNNING): ${formatNumber(r.held.start)} after the warm-up, ` +
+      `${formatNumber(r.held.end)} at the end, ${formatNumber(r.held.max)} at most\n`,
   );
   const rows: string[][] = [
     [
