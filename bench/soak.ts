@@ -218,7 +218,7 @@ export function printSoak(r: SoakResult, opts: SoakOptions, cpuNote: string): vo
       `bounded: that growth < max(${BOUNDED_MB} MB, ${BOUNDED_SHARE * 100}% of the level after the warm-up); ` +
       `LEAK (the scenario fails): > ${LEAK_MB} MB and > ${LEAK_SHARE * 100}% of that level; growing: between the ` +
       'two (worth a longer run and a heap snapshot, not a failure: a short or busy run can read so). Jobs per ' +
-      'half are estimated (created − still waiting; within the 1,000 running).',
+      'half are estimated (created − still waiting, so what the runners hold counts as done).',
   );
   const leaks = r.summaries.filter((s) => s.verdict === 'LEAK');
   if (leaks.length > 0) {
