@@ -3,7 +3,7 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|soak]
+ *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|writes|soak]
  *              [--timeout S] [--timers N] [--timer-spread S] [--cleaner-batch N] [--duration S]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
@@ -34,6 +34,7 @@ import { type BenchPostgres, type Stack, startPostgres, startStack } from './sta
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
 import { QUEUE_RUNS, runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
 import { runTimers, type TimersResult } from './timers.js';
+import { runWritesScenario } from './writes.js';
 
 const TARGET_JOBS_PER_SECOND = 5_000;
 const TARGET_P50_MS = 10;
@@ -76,10 +77,12 @@ function options() {
   const quick = values.quick === true;
   const scenario = values.scenario as string;
   if (
-    !['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile', 'soak'].includes(scenario)
+    !['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile', 'writes', 'soak'].includes(
+      scenario,
+    )
   ) {
     throw new Error(
-      `--scenario must be all, throughput, latency, result, timers, backlog, profile or soak, got '${scenario}'`,
+      `--scenario must be all, throughput, latency, result, timers, backlog, profile, writes or soak, got '${scenario}'`,
     );
   }
   return {
@@ -99,6 +102,8 @@ function options() {
     backlog: scenario === 'backlog',
     /** Not part of `all`: one throughput run under the CPU profiler (profile.ts). */
     profile: scenario === 'profile',
+    /** Not part of `all`: WAL written per job by step, with nothing else running (writes.ts). */
+    writes: scenario === 'writes',
     /** Not part of `all`: minutes at full load, sampling the services' memory (soak.ts). */
     soak: scenario === 'soak',
     durationS: int('duration', quick ? 20 : 300, 2),
@@ -202,6 +207,10 @@ async function main() {
     console.log(`Hourglass benchmark: profile (PostgreSQL ${server.version}, ${server.durability})`);
     console.log(`services:   ${settingsLine(opts)}\n`);
     await runProfileScenario((fn, env) => withStack(server, opts, fn, env), opts.jobs, opts.timeoutMs);
+    return;
+  }
+  if (opts.writes) {
+    await runWritesScenario(server, opts.quick ? 1 : 5);
     return;
   }
   if (opts.soak) {

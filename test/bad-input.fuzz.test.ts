@@ -1,3 +1,4 @@
+import { JobStatus } from '@hourglass/contracts';
 import {
   startTestOrchestrator,
   stopTestOrchestrator,
@@ -508,7 +509,7 @@ const JOB: Shape = {
           fc.constant([]),
           fc.constant(['RUNNING', 'RUNNING']),
           fc.constant(['SCHEDULED']),
-          fc.array(badEnumText(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']), {
+          fc.array(badEnumText([...JobStatus.options]), {
             minLength: 1,
             maxLength: 3,
           }),
@@ -517,6 +518,19 @@ const JOB: Shape = {
       fc.record({ key: letters(1, 5), other: json }),
     ),
   },
+  // Flows: an existing job (read when the body is generated, after set-up) as the parent.
+  dependsOn: {
+    valid: fc.constant(0).map(() => [fx.scheduledJobId]),
+    invalid: fc.oneof(
+      fc.constant([]),
+      notNumber.filter((v) => !Array.isArray(v)),
+      fc.array(badInt(1, Number.MAX_SAFE_INTEGER), { minLength: 1, maxLength: 3 }),
+      fc.constant(0).map(() => [fx.scheduledJobId, fx.scheduledJobId]),
+      fc.constant(Array.from({ length: 101 }, (_, i) => i + 1)),
+      unknownId.map((id) => [Number(id)]),
+    ),
+  },
+  onParentFailure: { valid: fc.constantFrom('cancel', 'run'), invalid: badEnum(['cancel', 'run']) },
 };
 
 /** Handler payloads that break the handler's own schema (sleep and webhook check theirs). */
@@ -557,6 +571,60 @@ const badJob = badBody(JOB, [
     .tuple(someBody(JOB), badHandlerPayload)
     .map(([b, h]): [string, Record<string, Json>] => [`bad ${h.type} payload`, { ...b, ...h }]),
 ]);
+
+/** A job of POST /flows: a one-shot job's fields, a ref, and dependsOn (refs, or an existing job's id). */
+const FLOW_JOB: Shape = {
+  ...Object.fromEntries(
+    Object.entries(JOB).filter(
+      ([k]) =>
+        ![
+          'scheduleExpression',
+          'timezone',
+          'intervalSeconds',
+          'startAt',
+          'overlapPolicy',
+          'catchUpPolicy',
+        ].includes(k) && !['idempotencyKey', 'unique', 'dependsOn'].includes(k),
+    ),
+  ),
+  ref: {
+    valid: fc.constant('b'),
+    invalid: fc.oneof(notString, fc.constantFrom('', 'a b', 'x'.repeat(101), 'ü')),
+    required: true,
+  },
+  dependsOn: {
+    valid: fc.constantFrom(['a'], ['a', 'c']),
+    invalid: fc.oneof(
+      fc.constant([]),
+      notNumber.filter((v) => !Array.isArray(v)),
+      fc.constantFrom(['nope'], ['a', 'a'], ['b'], [null], [0], ['']),
+      unknownId.map((id) => ['a', Number(id)]),
+    ),
+  },
+  idempotencyKey: { valid: fc.constant(''), invalid: letters(1, 20) },
+  intervalSeconds: { valid: fc.constant(undefined), invalid: fc.integer({ min: 3600, max: 86_400 }) },
+};
+
+/** Flows whose graph is wrong: a cycle, an unknown or duplicate ref, a parent that does not exist. */
+const BAD_GRAPH = fc.constantFrom<[string, Json[]]>(
+  [
+    'a cycle',
+    [
+      { ref: 'a', type: 'noop', dependsOn: ['b'] },
+      { ref: 'b', type: 'noop', dependsOn: ['a'] },
+    ],
+  ],
+  ['a self-loop', [{ ref: 'a', type: 'noop', dependsOn: ['a'] }]],
+  ['an unknown ref', [{ ref: 'a', type: 'noop', dependsOn: ['zz'] }]],
+  [
+    'a duplicate ref',
+    [
+      { ref: 'a', type: 'noop' },
+      { ref: 'a', type: 'noop' },
+    ],
+  ],
+  ['an unknown parent id', [{ ref: 'a', type: 'noop', dependsOn: [987_654_321_012] }]],
+);
 
 const TIMER: Shape = {
   hours: { valid: fc.integer({ min: 0, max: 48 }), invalid: badInt(0, 366 * 24) },
@@ -1083,7 +1151,7 @@ const ROUTES: Route[] = [
     runs: 80,
     bad: () =>
       badQuery({
-        status: badEnumText(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']),
+        status: badEnumText([...JobStatus.options]),
         kind: badEnumText(['once', 'cron', 'interval']),
         type: fc.oneof(
           fc.constant(''),
@@ -1216,6 +1284,55 @@ const ROUTES: Route[] = [
     },
     someInput: () =>
       fc.constant({ url: `/jobs/${fx.cronJobId}`, payload: '{"overlapPolicy":"allow"}', headers: JSON_TYPE }),
+  },
+  // Flows
+  {
+    method: 'POST',
+    path: '/flows',
+    auth: 'client',
+    runs: 150,
+    bad: () =>
+      fc.oneof(
+        {
+          // One bad job among good ones (refs a and c exist, so the bad job's own dependsOn may be valid).
+          weight: 4,
+          arbitrary: badBody(FLOW_JOB).map(([defect, bad]) =>
+            withJson('POST', '/flows', [
+              `a job with ${defect}`,
+              { jobs: [{ ref: 'a', type: 'noop', delayMs: 3_600_000 }, { ref: 'c', type: 'noop' }, bad] },
+            ]),
+          ),
+        },
+        BAD_GRAPH.map(([defect, jobs]) => withJson('POST', '/flows', [defect, { jobs }])),
+        badBody({
+          jobs: {
+            valid: fc.constant([{ ref: 'a', type: 'noop', delayMs: 3_600_000 }]),
+            invalid: fc.oneof(
+              fc.constant([]),
+              notNumber.filter((v) => !Array.isArray(v)),
+              fc.constant(Array.from({ length: 1001 }, (_, i) => ({ ref: `j${i}`, type: 'noop' }))),
+              fc.array(fc.oneof(fc.constant(null), fc.integer(), text(5)), { minLength: 1, maxLength: 3 }),
+              deepJson,
+            ),
+            required: true,
+          },
+        }).map((b) => withJson('POST', '/flows', b)),
+        bodyLevel('POST', fc.constant('/flows')),
+      ),
+    someInput: () =>
+      fc.constant({
+        url: '/flows',
+        payload: toJson({ jobs: [{ ref: 'a', type: 'noop' }] }),
+        headers: JSON_TYPE,
+      }),
+  },
+  {
+    method: 'GET',
+    path: '/flows/:id',
+    auth: 'client',
+    runs: 40,
+    bad: idRoute('GET', (id) => `/flows/${id}`),
+    someInput: () => fc.constant({ url: '/flows/1', headers: {} }),
   },
   // Queues
   {

@@ -211,6 +211,35 @@ test('an admin drains a runner after a confirmation', async () => {
   await gone(row);
 });
 
+test('the queues view shows limits and counts; an admin pauses and resumes a queue after a confirmation', async () => {
+  await cluster.request('PUT', '/queues/browser-q', {
+    concurrency: 4,
+    rateLimit: { limit: 30, periodMs: 60_000 },
+  });
+  await cluster.request('POST', '/jobs', { type: 'noop', queue: 'browser-q', delayMs: 3_600_000 });
+  await page.goto(ui('/queues'));
+  const row = page.locator('table.data tbody tr', { hasText: 'browser-q' });
+  await visible(row);
+  expect(await row.textContent()).toContain('4 at once, 30 per 60 s');
+  await shot('queues');
+  await row.getByRole('button', { name: 'Pause' }).click();
+  const dialog = page.getByRole('dialog');
+  await visible(dialog);
+  expect(await dialog.textContent()).toContain('Pause queue browser-q?');
+  await dialog.getByRole('button', { name: 'Pause' }).click();
+  await cluster.until('browser-q to be paused', async () => {
+    const { body } = await cluster.get<{ paused: boolean }>('/queues/browser-q');
+    return body.paused || undefined;
+  });
+  await visible(row.getByText('PAUSED'));
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await visible(dialog);
+  await dialog.getByRole('button', { name: 'Resume' }).click();
+  await visible(row.getByText('OPEN'));
+  const { body } = await cluster.get<{ paused: boolean }>('/queues/browser-q');
+  expect(body.paused).toBe(false);
+});
+
 test('a timer counts down in the page', async () => {
   // An hour away: it does not fire during the test (and the default outbound policy refuses private addresses).
   const timer = await cluster.request('POST', '/timers', { hours: 1, url: 'https://example.com/hook' });

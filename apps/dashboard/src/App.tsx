@@ -6,6 +6,7 @@ import { DeadLetters } from './views/DeadLetters';
 import { JobDetail } from './views/JobDetail';
 import { Jobs } from './views/Jobs';
 import { Overview } from './views/Overview';
+import { Queues } from './views/Queues';
 import { Runners } from './views/Runners';
 import { Schedules } from './views/Schedules';
 import { Timers } from './views/Timers';
@@ -16,6 +17,7 @@ const NAV = [
   ['/schedules', 'Schedules'],
   ['/timers', 'Timers'],
   ['/dead-letters', 'Dead letters'],
+  ['/queues', 'Queues'],
   ['/runners', 'Runners'],
 ] as const;
 
@@ -78,6 +80,7 @@ export function App() {
               <Route path="/schedules" component={Schedules} />
               <Route path="/timers" component={Timers} />
               <Route path="/dead-letters" component={DeadLetters} />
+              <Route path="/queues" component={Queues} />
               <Route path="/runners" component={Runners} />
               <Route>
                 <h1>Not found</h1>

@@ -54,6 +54,9 @@ function staleKeys(e: LiveEvent): unknown[][] {
   if (e.kind.startsWith('runner.') || e.kind.startsWith('execution.')) keys.push(['runners']);
   if (e.kind.startsWith('runner.')) keys.push(['job-types']);
   if (e.kind === 'timer.fired' || e.jobType === 'webhook') keys.push(['timers']);
+  // Queue counts move with every job and execution change; settings with queue.* events.
+  if (e.kind.startsWith('queue.') || e.kind.startsWith('job.') || e.kind.startsWith('execution.'))
+    keys.push(['queues']);
   return keys;
 }
 

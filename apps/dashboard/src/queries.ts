@@ -5,7 +5,7 @@ import { usePollInterval } from './live';
 
 /**
  * Every read the views make, with the query keys live.tsx invalidates: ['stats'], ['jobs', …], ['job', id, …],
- * ['runners'], ['job-types'], ['dead-letters', …], ['timers', …]. Each refetches on the live interval.
+ * ['runners'], ['job-types'], ['queues'], ['dead-letters', …], ['timers', …]. Each refetches on the live interval.
  */
 export function useStats() {
   const { client } = useSession();
@@ -21,6 +21,15 @@ export function useJobTypes() {
   return useQuery({
     queryKey: ['job-types'],
     queryFn: ({ signal }) => client.listJobTypes({ signal }),
+    refetchInterval: usePollInterval(),
+  });
+}
+
+export function useQueues() {
+  const { client } = useSession();
+  return useQuery({
+    queryKey: ['queues'],
+    queryFn: ({ signal }) => client.listQueues({ signal }),
     refetchInterval: usePollInterval(),
   });
 }

@@ -9,6 +9,7 @@ import { type DashboardOptions, dashboardRoutes } from './http/routes/dashboard.
 import { deadLetterRoutes } from './http/routes/dead-letters.js';
 import { eventRoutes } from './http/routes/events.js';
 import { executionRoutes } from './http/routes/executions.js';
+import { flowRoutes } from './http/routes/flows.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { metricsRoutes } from './http/routes/metrics.js';
@@ -61,6 +62,7 @@ export function buildApp(
   void app.register(deadLetterRoutes(services));
   void app.register(timerRoutes(services));
   void app.register(queueRoutes(services));
+  void app.register(flowRoutes(services));
   void app.register(eventRoutes(services));
   void app.register(statsRoutes(services));
   void app.register(healthRoutes(services));

@@ -98,6 +98,7 @@ describe('GET /stats', () => {
     }
     const stats = (await get('/stats', clientKey)).json();
     expect(stats.jobs).toEqual({
+      WAITING: 0,
       SCHEDULED: 1,
       RUNNING: 0,
       SUCCEEDED: 1,

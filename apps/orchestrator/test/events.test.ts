@@ -348,7 +348,8 @@ describe('order and resume', () => {
     try {
       const insert = (c: pg.PoolClient, kind: string) =>
         c.query(
-          `INSERT INTO event_outbox (kind, data) VALUES ('job.created', jsonb_build_object('tag', $1::text))`,
+          `INSERT INTO event_outbox (events, n)
+           VALUES (ARRAY[ROW('job.created', now(), NULL, NULL, NULL, NULL, jsonb_build_object('tag', $1::text))::outbox_event], 1)`,
           [kind],
         );
       // `early` writes first (the lower outbox seq) but commits last.

@@ -7,6 +7,7 @@ import {
   completeOk,
   createJob,
   createJobs,
+  eventually,
   failed,
   registerRunner,
   replicasPerFile,
@@ -159,4 +160,27 @@ test('a runner serving some queues gets only their jobs; one serving all gets th
   const any = await registerRunner(b, { name: 'any', types: ['subset'], capacity: 10 });
   const rest = await claim(b, any, { max: 10 });
   expect(rest.map((e) => e.jobId).sort()).toEqual([jobs[1]!.id, jobs[3]!.id].sort());
+});
+
+test('configuring, pausing and resuming a queue are events on the stream (queue.*)', async () => {
+  await call(a, 'PUT', '/queues/evented', { concurrency: 3, rateLimit: { limit: 10, periodMs: 1000 } });
+  await call(b, 'POST', '/queues/evented/pause');
+  await call(a, 'POST', '/queues/evented/resume');
+  const events = await eventually('the three queue events', async () => {
+    const r = await a.app.inject({ method: 'GET', url: '/events?kinds=queue.*&after=0&follow=false' });
+    const all = r.body
+      .split('\n\n')
+      .filter((m) => m.startsWith('id: '))
+      .map((m) => JSON.parse(m.split('\n')[2]!.slice('data: '.length)))
+      .filter((e) => e.data.queue === 'evented');
+    return all.length >= 3 ? all : undefined;
+  });
+  expect(events.map((e) => e.kind)).toEqual(['queue.configured', 'queue.paused', 'queue.resumed']);
+  expect(events[0].data).toEqual({
+    queue: 'evented',
+    paused: false,
+    concurrency: 3,
+    perKeyConcurrency: null,
+    rateLimit: { limit: 10, periodMs: 1000, perKey: false },
+  });
 });

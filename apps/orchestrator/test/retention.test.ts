@@ -5,6 +5,7 @@ import { CLEAN_TARGETS, JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
 import type { Retention } from '../src/queue/clean-history.js';
 import type { CompletionInput } from '../src/queue/complete-executions.js';
 import type { NewJob } from '../src/queue/insert-jobs.js';
+import { promoteDueExecutions } from '../src/queue/promote-due-executions.js';
 import { registerRunner as registerRunnerRow } from '../src/queue/register-runner.js';
 import { sequenceEvents } from '../src/queue/sequence-events.js';
 import {
@@ -139,6 +140,30 @@ describe('the cleaner', () => {
     advanceDays(10);
     await stepped.lifecycle.cleanExpired('jobs', withLimit, 50);
     expect(await exists('jobs', job!.id)).toBe(false);
+  });
+
+  test('a parent whose dependent has not finished is kept past its retention, then cleaned (flows)', async () => {
+    // `done` succeeds at once; `child` also waits for `slow`, due in 10 days.
+    const [done, slow] = await stepped.lifecycle.create([newJob(), newJob({ delay_ms: 10 * DAY * 1000 })]);
+    const { rows } = await stepped.lifecycle.createGraph(
+      [{ job: newJob(), refs: [], ids: [done!.id, slow!.id], onParentFailure: 'cancel', ref: null }],
+      { flow: false, field: () => 'dependsOn' },
+    );
+    const child = rows[0]!;
+    await finishAll('SUCCEEDED');
+    advanceDays(8);
+    await cleanAll();
+    expect(await exists('jobs', done!.id)).toBe(true); // past 7 days, but `child` still waits and will read it
+    advanceDays(2);
+    await promoteDueExecutions(stepped.db, 100, stepped.now()); // the promoter loop does not run here
+    await finishAll('SUCCEEDED'); // `slow`, then `child` once released
+    await finishAll('SUCCEEDED');
+    const { rows: finished } = await sql<{
+      status: string;
+    }>`SELECT status FROM jobs WHERE id = ${child.id}`.execute(stepped.db);
+    expect(finished[0]!.status).toBe('SUCCEEDED');
+    await cleanAll();
+    expect(await exists('jobs', done!.id)).toBe(false);
   });
 
   test('a recurring job keeps its definition; its old executions and occurrences age out', async () => {

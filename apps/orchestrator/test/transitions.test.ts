@@ -85,6 +85,18 @@ const report = (id: number, status: CompletionInput['status'], extra: Partial<Co
 
 /** Builds a job of `kind` in `status`, the way it gets there in production; undefined when unreachable. */
 async function jobIn(kind: JobKind, status: JobStatus, opts: { deadLetter?: boolean } = {}) {
+  if (status === 'WAITING') {
+    // Only a one-shot job waits for parents, and one that waits never ran: it has no dead letter to requeue.
+    if (kind !== 'once' || opts.deadLetter) return undefined;
+    // Its parent is due tomorrow: it never becomes claimable during the walk.
+    const [parent] = await stepped.lifecycle.create([newJob('once', { delay_ms: 86_400_000 })]);
+    const { rows } = await stepped.lifecycle.createGraph(
+      [{ job: newJob('once'), refs: [], ids: [parent!.id], onParentFailure: 'cancel', ref: null }],
+      { flow: false, field: () => 'dependsOn' },
+    );
+    expect(rows[0]!.status, 'set-up of a WAITING job').toBe('WAITING');
+    return rows[0]!.id;
+  }
   const [job] = await stepped.lifecycle.create([newJob(kind, { max_attempts: opts.deadLetter ? 1 : 3 })]);
   const id = job!.id;
   if (opts.deadLetter) {

@@ -24,6 +24,8 @@ import type {
   EventFilter,
   Execution,
   FinalJobStatus,
+  Flow,
+  FlowJobInput,
   HourglassEvent,
   Job,
   JobFilter,
@@ -31,6 +33,8 @@ import type {
   JobType,
   Me,
   Page,
+  Queue,
+  QueueSettingsInput,
   Runner,
   Stats,
   Timer,
@@ -250,6 +254,22 @@ export class HourglassClient {
     return reply.jobs;
   }
 
+  // ---- flows
+
+  /**
+   * `POST /flows`: a DAG of up to 1,000 one-shot jobs in one transaction. `dependsOn` names other jobs of the request
+   * by `ref` (strings) or existing jobs by id (numbers); a job waits (WAITING) until they have all succeeded. Not
+   * retried on a network failure (a flow has no idempotency key): a lost answer may have created it.
+   */
+  createFlow(jobs: FlowJobInput[], opts: CallOptions = {}): Promise<Flow> {
+    return this.send({ method: 'POST', path: '/flows', body: { jobs }, idempotent: false, ...call(opts) });
+  }
+
+  /** `GET /flows/{id}`: the flow's jobs (parents first) with status and dependsOn, and its edges. */
+  getFlow(id: number, opts: CallOptions = {}): Promise<Flow> {
+    return this.send({ method: 'GET', path: `/flows/${segment(id)}`, idempotent: true, ...call(opts) });
+  }
+
   /** `GET /jobs/{id}`: the job with its schedule, last occurrence and last execution (its `result`, `error`). */
   getJob(id: number, opts: GetJobOptions = {}): Promise<Job> {
     return this.send({
@@ -450,6 +470,49 @@ export class HourglassClient {
   /** `GET /job-types`: every type seen, its payload JSON Schema, the runners serving it and its backlog. */
   async listJobTypes(opts: CallOptions = {}): Promise<JobType[]> {
     return (await this.get<{ items: JobType[] }>('/job-types', opts)).items;
+  }
+
+  // ---- queues
+
+  /** `GET /queues`: every queue (up to 1,000, by name) with its limits and live counts. */
+  async listQueues(opts: CallOptions = {}): Promise<{ items: Queue[]; truncated: boolean }> {
+    return this.get('/queues', opts);
+  }
+
+  /** `GET /queues/{name}`: one queue; 404 for a name no job or setting ever used. */
+  getQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.get(`/queues/${segment(name)}`, opts);
+  }
+
+  /** `PUT /queues/{name}` (admin): replaces the queue's limits (left out: none). Safe to send again. */
+  configureQueue(name: string, settings: QueueSettingsInput, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'PUT',
+      path: `/queues/${segment(name)}`,
+      body: settings,
+      idempotent: true,
+      ...call(opts),
+    });
+  }
+
+  /** `POST /queues/{name}/pause` (admin): no claim takes from the queue once this answers. Safe to send again. */
+  pauseQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'POST',
+      path: `/queues/${segment(name)}/pause`,
+      idempotent: true,
+      ...call(opts),
+    });
+  }
+
+  /** `POST /queues/{name}/resume` (admin): claims take from it again; waiting runners are woken. */
+  resumeQueue(name: string, opts: CallOptions = {}): Promise<Queue> {
+    return this.send({
+      method: 'POST',
+      path: `/queues/${segment(name)}/resume`,
+      idempotent: true,
+      ...call(opts),
+    });
   }
 
   // ---- overview

@@ -16,6 +16,11 @@ export type ApiKeyScope = z.output<typeof C.ApiKeyScope>;
 
 /** Body of `POST /jobs`: `type`, and optionally `payload`, timing (`runAt`, `delayMs`, cron, interval), retries. */
 export type CreateJobInput = z.input<typeof C.CreateJobBody>;
+/** A job of `POST /flows`: a one-shot job's fields, its `ref`, and `dependsOn` (refs of the request, ids of jobs). */
+export type FlowJobInput = z.input<typeof C.FlowJobBody>;
+export type Flow = z.output<typeof C.Flow>;
+export type FlowJob = z.output<typeof C.FlowJob>;
+export type ParentResult = z.output<typeof C.ParentResult>;
 /** Body of `PATCH /jobs/{id}`: a recurring job's new expression, interval, time zone or policies. */
 export type UpdateJobInput = z.input<typeof C.PatchJobBody>;
 /** Body of `POST /timers`: `url` and `hours`/`minutes`/`seconds` (missing parts are 0). */
@@ -33,6 +38,10 @@ export type Runner = z.output<typeof C.Runner>;
 export type DrainedRunner = z.output<typeof C.DrainRunnerReply>;
 export type JobType = z.output<typeof C.JobType>;
 export type ApiKey = z.output<typeof C.ApiKey>;
+/** A queue with its limits and live counts (`GET /queues/{name}`). */
+export type Queue = z.output<typeof C.Queue>;
+/** The limits `PUT /queues/{name}` sets (left out or null: none). */
+export type QueueSettingsInput = z.input<typeof C.QueueSettingsBody>;
 /** `GET /auth/me`: the presented key's name and scopes. */
 export type Me = z.output<typeof C.Me>;
 /** `GET /stats`: jobs by status and the last hour's finished executions per minute. */

@@ -156,6 +156,30 @@ describe('jobs', () => {
   });
 });
 
+describe('flows', () => {
+  test('createFlow runs the DAG to the end; getFlow shows it; a cycle is a 400', async () => {
+    const flow = await hourglass.createFlow([
+      { ref: 'a', type: 'echo', payload: { from: 'a' } },
+      { ref: 'b', type: 'echo', payload: { from: 'b' }, dependsOn: ['a'] },
+    ]);
+    expect(flow.jobs.map((j) => [j.ref, j.status])).toEqual([
+      ['a', expect.stringMatching(/SCHEDULED|RUNNING|SUCCEEDED/)],
+      ['b', expect.stringMatching(/WAITING|SCHEDULED|RUNNING|SUCCEEDED/)],
+    ]);
+    const b = await hourglass.waitForJob(flow.jobs[1]!.id);
+    expect(b.status).toBe('SUCCEEDED');
+    const done = await hourglass.getFlow(flow.id);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.edges).toEqual([{ parentId: flow.jobs[0]!.id, jobId: flow.jobs[1]!.id }]);
+    const cycle = await hourglass.createFlow([{ ref: 'x', type: 'echo', dependsOn: ['x'] }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(cycle).toBeInstanceOf(HourglassError);
+    expect((cycle as HourglassError).status).toBe(400);
+  });
+});
+
 describe('executions', () => {
   test('listJobExecutions and getExecution show each attempt, its error and its result', async () => {
     const job = await hourglass.createJob({
@@ -269,6 +293,29 @@ describe('runners and job types', () => {
     const stats = await hourglass.getStats();
     expect(stats.jobs.SCHEDULED).toBeGreaterThanOrEqual(1);
     expect(stats.throughput).toHaveLength(60);
+  });
+});
+
+describe('queues', () => {
+  test('configureQueue, getQueue, listQueues, pauseQueue and resumeQueue', async () => {
+    const set = await hourglass.configureQueue('client-q', {
+      concurrency: 2,
+      rateLimit: { limit: 5, periodMs: 1000 },
+    });
+    expect(set).toMatchObject({
+      name: 'client-q',
+      paused: false,
+      concurrency: 2,
+      perKeyConcurrency: null,
+      rateLimit: { limit: 5, periodMs: 1000, perKey: false },
+    });
+    await hourglass.createJob({ type: 'noop', queue: 'client-q', delayMs: 3_600_000 });
+    expect((await hourglass.getQueue('client-q')).counts.scheduled).toBe(1);
+    expect((await hourglass.pauseQueue('client-q')).paused).toBe(true);
+    const listed = await hourglass.listQueues();
+    expect(listed.items.find((q) => q.name === 'client-q')).toMatchObject({ paused: true, concurrency: 2 });
+    expect((await hourglass.resumeQueue('client-q')).paused).toBe(false);
+    await expect(hourglass.getQueue('never-used')).rejects.toMatchObject({ status: 404 });
   });
 });
 

@@ -17,6 +17,7 @@ export const EVENT_KINDS = [
   'job.failed',
   'job.dead_lettered',
   'job.requeued',
+  'job.released',
   'execution.claimed',
   'execution.started',
   'execution.succeeded',
@@ -29,6 +30,9 @@ export const EVENT_KINDS = [
   'runner.draining',
   'runner.offline',
   'timer.fired',
+  'queue.configured',
+  'queue.paused',
+  'queue.resumed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -5,6 +5,7 @@ export * from './common.js';
 export * from './dead-letters.js';
 export * from './events.js';
 export * from './executions.js';
+export * from './flows.js';
 export * from './jobs.js';
 export * from './problem.js';
 export * from './queues.js';

@@ -3,7 +3,16 @@ import { WebhookUrl } from './builtin-types.js';
 import { Id, JobTypeName, Page, PageQuery, Timestamp, TimestampInput } from './common.js';
 import { ConcurrencyKey, DEFAULT_QUEUE, QueueName } from './queues.js';
 
-export const JobStatus = z.enum(['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED']);
+/** WAITING: a job with parents (`dependsOn`) that have not all SUCCEEDED yet; it has no execution until then. */
+export const JobStatus = z.enum([
+  'WAITING',
+  'SCHEDULED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'PAUSED',
+]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -52,7 +61,7 @@ export const UniqueSpec = z.strictObject({
   states: z
     .array(JobStatus)
     .min(1)
-    .max(6)
+    .max(JobStatus.options.length)
     .refine((s) => new Set(s).size === s.length, 'lists a status twice')
     // The engine itself moves a job between SCHEDULED and RUNNING (claims, retries): were only one of them to hold
     // the key, such a move could collide with another job's key inside a claim or a report.
@@ -103,66 +112,120 @@ export const Retention = z.union([
     .max(3650 * 86_400),
 ]);
 
-export const CreateJobBody = z
-  .strictObject({
-    type: JobTypeName,
-    payload: z.unknown().optional(),
-    priority: z.number().int().min(-1000).max(1000).default(0),
-    /** Attempts in all, counting the first; default: the type's declared default, else 3. */
-    maxAttempts: z.number().int().min(1).max(100).optional(),
-    backoff: Backoff.optional(),
-    timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
-    runAt: TimestampInput.optional(),
-    delayMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(366 * 86_400_000)
-      .optional(),
-    ...SCHEDULE_FIELDS,
-    /** First occurrence of an interval job (default: now). */
-    startAt: TimestampInput.optional(),
-    idempotencyKey: IDEMPOTENCY_KEY.optional(),
-    retention: Retention.optional(),
-    /**
-     * Completion callback: once the job is final (SUCCEEDED, FAILED after its last attempt, CANCELLED), a signed POST
-     * of the job to this URL, delivered by the runners like a webhook (see README, "Events and callbacks").
-     */
-    callbackUrl: WebhookUrl.optional(),
-    /** The queue it runs in (issue 14); created on first use, configured with PUT /queues/{name}. */
-    queue: QueueName.default(DEFAULT_QUEUE),
-    /** The group the queue's per-key limits count it in. */
-    concurrencyKey: ConcurrencyKey.optional(),
-    unique: UniqueSpec.optional(),
-  })
-  .superRefine((b, ctx) => {
-    const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
-    if (given.length > 1) {
+/** Most parents one job may wait for. */
+export const MAX_PARENTS = 100;
+
+/** What a job does when one of its parents ends FAILED or CANCELLED (see README, "Flows"). */
+export const OnParentFailure = z.enum(['cancel', 'run']);
+export type OnParentFailure = z.infer<typeof OnParentFailure>;
+
+/** The fields of a job to create, shared by `POST /jobs` and the jobs of `POST /flows`. */
+export const CREATE_JOB_FIELDS = {
+  type: JobTypeName,
+  payload: z.unknown().optional(),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  /** Attempts in all, counting the first; default: the type's declared default, else 3. */
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  backoff: Backoff.optional(),
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  runAt: TimestampInput.optional(),
+  delayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(366 * 86_400_000)
+    .optional(),
+  ...SCHEDULE_FIELDS,
+  /** First occurrence of an interval job (default: now). */
+  startAt: TimestampInput.optional(),
+  idempotencyKey: IDEMPOTENCY_KEY.optional(),
+  retention: Retention.optional(),
+  /**
+   * Completion callback: once the job is final (SUCCEEDED, FAILED after its last attempt, CANCELLED), a signed POST
+   * of the job to this URL, delivered by the runners like a webhook (see README, "Events and callbacks").
+   */
+  callbackUrl: WebhookUrl.optional(),
+  /** The queue it runs in (issue 14); created on first use, configured with PUT /queues/{name}. */
+  queue: QueueName.default(DEFAULT_QUEUE),
+  /** The group the queue's per-key limits count it in. */
+  concurrencyKey: ConcurrencyKey.optional(),
+  unique: UniqueSpec.optional(),
+  /** What the job does when a parent ends FAILED or CANCELLED: `cancel` (the default) or `run` anyway. */
+  onParentFailure: OnParentFailure.optional(),
+};
+
+/** The fields of a job to create (as parsed), without its dependencies. */
+export type CreateJobFields = z.infer<z.ZodObject<typeof CREATE_JOB_FIELDS>>;
+
+const listsTwice = (items: readonly unknown[]) => items.find((x, i) => items.indexOf(x) !== i);
+
+/** The checks of a job's fields that span several of them, shared by POST /jobs and POST /flows. */
+export function checkJobFields(
+  b: CreateJobFields & { dependsOn?: readonly unknown[] },
+  ctx: z.RefinementCtx,
+) {
+  const given = TIMING_FIELDS.filter((f) => b[f] !== undefined);
+  if (given.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [given[1]!],
+      message: `give one of ${TIMING_FIELDS.join(', ')}; got ${given.join(' and ')}`,
+    });
+  }
+  const recurring = b.scheduleExpression !== undefined || b.intervalSeconds !== undefined;
+  if (b.timezone !== undefined && b.scheduleExpression === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'only applies to a scheduleExpression' });
+  }
+  if (b.startAt !== undefined && b.intervalSeconds === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['startAt'], message: 'only applies to intervalSeconds' });
+  }
+  for (const f of ['overlapPolicy', 'catchUpPolicy'] as const) {
+    if (b[f] !== undefined && !recurring) {
+      ctx.addIssue({ code: 'custom', path: [f], message: 'only applies to recurring jobs' });
+    }
+  }
+  const parents = b.dependsOn ?? [];
+  if (parents.length > 0) {
+    // A recurring job runs again and again; what "its parents succeeded" means for its next run, or for the children
+    // of a job that never ends, has no single answer: refused rather than guessed (see README, "Flows").
+    if (recurring) {
       ctx.addIssue({
         code: 'custom',
-        path: [given[1]!],
-        message: `give one of ${TIMING_FIELDS.join(', ')}; got ${given.join(' and ')}`,
+        path: ['dependsOn'],
+        message: 'only one-shot jobs can wait for parents',
       });
     }
-    const recurring = b.scheduleExpression !== undefined || b.intervalSeconds !== undefined;
-    if (b.timezone !== undefined && b.scheduleExpression === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'only applies to a scheduleExpression' });
+    // Releasing a waiting job moves it to SCHEDULED inside another job's report; a unique key taken in between
+    // would fail that whole report.
+    if (b.unique !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['unique'], message: 'cannot be combined with dependsOn' });
     }
-    if (b.startAt !== undefined && b.intervalSeconds === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['startAt'], message: 'only applies to intervalSeconds' });
+    const twice = listsTwice(parents);
+    if (twice !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['dependsOn'], message: `lists ${JSON.stringify(twice)} twice` });
     }
-    for (const f of ['overlapPolicy', 'catchUpPolicy'] as const) {
-      if (b[f] !== undefined && !recurring) {
-        ctx.addIssue({ code: 'custom', path: [f], message: 'only applies to recurring jobs' });
-      }
-    }
+  } else if (b.onParentFailure !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['onParentFailure'], message: 'only applies with dependsOn' });
+  }
+}
+
+export const CreateJobBody = z
+  .strictObject({
+    ...CREATE_JOB_FIELDS,
+    /**
+     * Existing jobs (ids) this one waits for (issue 14, flows): it is WAITING until every one of them has SUCCEEDED,
+     * then due at once (or at its runAt, if later). At most 100; one-shot jobs only.
+     */
+    dependsOn: z.array(Id).min(1).max(MAX_PARENTS).optional(),
   })
+  .superRefine(checkJobFields)
   .meta({
     examples: [
       { type: 'echo', payload: { hello: 'world' } },
       { type: 'sleep', payload: { durationMs: 500, failAttempts: 1 }, maxAttempts: 3, delayMs: 10000 },
       { type: 'noop', scheduleExpression: '0 9 * * 1-5', timezone: 'Europe/Berlin', overlapPolicy: 'skip' },
       { type: 'webhook', payload: { url: 'https://example.com/hook' }, intervalSeconds: 3600 },
+      { type: 'echo', payload: { step: 'report' }, dependsOn: [41, 42], onParentFailure: 'run' },
     ],
   });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
@@ -227,6 +290,12 @@ export const Job = z.object({
   concurrencyKey: z.string().nullable(),
   /** The unique key as stored (with `@<window start>` when it has a window), or null. */
   uniqueKey: z.string().nullable(),
+  /** The flow it was created in (POST /flows), or null. */
+  flowId: Id.nullable(),
+  /** The jobs it waits for (or waited for): present when it has any. */
+  dependsOn: z.array(Id).optional(),
+  /** What it does when a parent ends FAILED or CANCELLED; null without parents. */
+  onParentFailure: OnParentFailure.nullable(),
   /** The latest execution (any attempt, any occurrence): the job's most recent outcome. */
   lastExecution: ExecutionSummary.nullable().optional(),
   /**

@@ -154,6 +154,21 @@ export const NextJobQuery = z.strictObject({
 });
 export type NextJobQuery = z.infer<typeof NextJobQuery>;
 
+/** Bytes of parents' results one claimed execution carries at most (see ClaimedExecution.parents). */
+export const PARENT_RESULTS_MAX_BYTES = 64 * 1024;
+
+/** A parent of a claimed execution's job, with what it returned. */
+export const ParentResult = z.object({
+  jobId: Id,
+  type: z.string(),
+  /** SUCCEEDED, or FAILED / CANCELLED for a job with `onParentFailure: run`. */
+  status: z.string(),
+  result: z.unknown(),
+  /** The result did not fit the bound: it is null here. */
+  resultTruncated: z.boolean().optional(),
+});
+export type ParentResult = z.infer<typeof ParentResult>;
+
 export const ClaimedExecution = z.object({
   id: Id,
   jobId: Id,
@@ -169,6 +184,12 @@ export const ClaimedExecution = z.object({
    * and by no other. `<jobId>` or `<jobId>-<occurrenceId>` is an idempotency key for outside effects.
    */
   occurrenceId: Id.nullable(),
+  /**
+   * Only for a job with parents (flows, issue 14): each parent's id, type, status and result (its last SUCCEEDED
+   * execution's), in id order. Results are included while together they stay within PARENT_RESULTS_MAX_BYTES
+   * (64 KiB of JSON); a result past that comes as null with `resultTruncated: true` (read it with GET /jobs/{id}).
+   */
+  parents: z.array(ParentResult).optional(),
 });
 export type ClaimedExecution = z.infer<typeof ClaimedExecution>;
 

@@ -1,4 +1,10 @@
-import { type ClaimedExecution, ErrorCode, type Outcome, ProgressValue } from '@hourglass/contracts';
+import {
+  type ClaimedExecution,
+  ErrorCode,
+  type Outcome,
+  type ParentResult,
+  ProgressValue,
+} from '@hourglass/contracts';
 import { PermanentError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { Logger } from './logger.js';
@@ -72,6 +78,7 @@ export function execute(
       type: execution.type,
       scheduledFor: execution.scheduledFor,
       idempotencyKey: idempotencyKeyOf(execution),
+      parents: execution.parents ?? NO_PARENTS,
       signal: controller.signal,
       // Made on first use: most handlers never log, and a child logger per execution costs at 10,000 jobs/s.
       get logger() {
@@ -114,6 +121,8 @@ export function execute(
 
   return { execution, controller, abort, done };
 }
+
+const NO_PARENTS: readonly ParentResult[] = Object.freeze([]);
 
 /** `<jobId>` for a job's first occurrence, `<jobId>-<occurrenceId>` for the others (see HandlerContext). */
 export function idempotencyKeyOf(e: Pick<ClaimedExecution, 'jobId' | 'occurrenceId'>): string {

@@ -1,6 +1,7 @@
 import {
   type Backoff,
   JOB_TYPE_PATTERN,
+  type ParentResult,
   type ProgressValue,
   type TypeDeclaration,
 } from '@hourglass/contracts';
@@ -24,6 +25,12 @@ export interface HandlerContext {
    * idempotency key of an outside effect, so that a retry after a lost answer is not done twice.
    */
   idempotencyKey: string;
+  /**
+   * The job's parents (flows: `dependsOn`), in id order, each with its id, type, status (SUCCEEDED, or FAILED /
+   * CANCELLED for a job with `onParentFailure: run`) and result. Results are bounded (64 KiB of JSON in all per
+   * execution): a result past the bound is null with `resultTruncated: true`. Empty for a job without parents.
+   */
+  parents: readonly ParentResult[];
   /**
    * Aborted when the execution is cancelled, its lease is lost, it times out, or the runner shuts down past its
    * grace period. Pass it to fetch, timers and anything else that can stop early.

@@ -3,7 +3,7 @@
  * function), give them to `createRunner`, and `start` it.
  */
 
-export type { ClaimedExecution, Outcome, ProgressValue } from '@hourglass/contracts';
+export type { ClaimedExecution, Outcome, ParentResult, ProgressValue } from '@hourglass/contracts';
 export { PermanentError } from './errors.js';
 export { defineHandler, type Handler, type HandlerContext, type RetryDefaults } from './handler.js';
 export type { Logger } from './logger.js';

@@ -11,6 +11,7 @@ export function testContext(overrides: Partial<HandlerContext> = {}): HandlerCon
     type: 'test',
     scheduledFor: new Date().toISOString(),
     idempotencyKey: String(overrides.jobId ?? 1),
+    parents: [],
     signal: new AbortController().signal,
     logger: pino({ level: 'silent' }),
     progress: () => {},

@@ -217,7 +217,7 @@ export class Cluster {
 
   /** One JSON request to the first orchestrator, or to `via` (another replica's base URL). */
   async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
     opts: { via?: string; headers?: Record<string, string> } = {},

@@ -7,7 +7,15 @@ import { Pager, ProblemNote, Status } from '../components/ui';
 import { relative, timestamp } from '../format';
 import { useJobsPage, useJobTypes } from '../queries';
 
-const STATUSES: JobStatus[] = ['SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'];
+const STATUSES: JobStatus[] = [
+  'WAITING',
+  'SCHEDULED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'PAUSED',
+];
 const KINDS: JobKind[] = ['once', 'cron', 'interval'];
 
 const col = createColumnHelper<Job>();

@@ -6,6 +6,7 @@ import { duration } from '../format';
 import { useJobTypes, useRunners, useStats } from '../queries';
 
 const STATUSES = [
+  'WAITING',
   'SCHEDULED',
   'RUNNING',
   'SUCCEEDED',

@@ -70,6 +70,7 @@ export const registerOpenApi = fp(async (app: FastifyInstance): Promise<void> =>
         { name: 'Schedules' },
         { name: 'Timers' },
         { name: 'Queues' },
+        { name: 'Flows' },
         { name: 'Runners' },
         { name: 'Executions' },
         { name: 'Dead letters' },

@@ -36,6 +36,8 @@ export const OPERATION_IDS: Record<string, string> = {
   'PUT /queues/:name': 'configureQueue',
   'POST /queues/:name/pause': 'pauseQueue',
   'POST /queues/:name/resume': 'resumeQueue',
+  'POST /flows': 'createFlow',
+  'GET /flows/:id': 'getFlow',
   'GET /job-types': 'listJobTypes',
   'POST /api-keys': 'createApiKey',
   'GET /api-keys': 'listApiKeys',

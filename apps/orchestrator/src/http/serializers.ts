@@ -12,6 +12,8 @@ export function toJob(
   row: JobRow,
   lastExecution?: ExecutionRow | null,
   lastOccurrence?: OccurrenceRow | null,
+  /** Its parents' ids, when read (a job with parents, flows). */
+  dependsOn?: number[],
 ): Job {
   return {
     id: row.id,
@@ -50,6 +52,9 @@ export function toJob(
     queue: row.queue,
     concurrencyKey: row.concurrency_key,
     uniqueKey: row.unique_key,
+    flowId: row.flow_id,
+    onParentFailure: row.on_parent_failure,
+    ...(dependsOn && dependsOn.length > 0 ? { dependsOn } : {}),
     ...(lastOccurrence
       ? {
           lastOccurrence: {

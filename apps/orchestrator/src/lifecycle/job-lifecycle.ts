@@ -23,8 +23,9 @@ import {
 } from '../queue/complete-executions.js';
 import { deregisterRunner } from '../queue/deregister-runner.js';
 import { heartbeatRunner } from '../queue/heartbeat-runner.js';
-import { insertJobs, type NewJob } from '../queue/insert-jobs.js';
+import { insertJobs, type NewEdge, type NewJob } from '../queue/insert-jobs.js';
 import { lockJob, setJobStatus } from '../queue/lock-job.js';
+import { allocateFlowId, allocateJobIds, lockParents } from '../queue/lock-parents.js';
 import {
   jobsWithRunnableQueue,
   lockDueRecurringJobs,
@@ -38,6 +39,7 @@ import { releaseExecutions } from '../queue/release-executions.js';
 import { lockDeadLetter, markRequeued } from '../queue/requeue-dead-letter.js';
 import { type RetryRow, retryOrDeadLetter } from '../queue/retry-or-dead-letter.js';
 import type { ExecutionRow, FinishedExecutionRow, JobRow } from '../queue/rows.js';
+import { settleDependents } from '../queue/settle-dependents.js';
 import { insertExtraOccurrence, insertFreshExecution, movePendingToNow } from '../queue/trigger-job.js';
 import { planOccurrences } from '../schedules/plan-occurrences.js';
 import { planReschedule } from '../schedules/reschedule-plan.js';
@@ -67,6 +69,28 @@ const COMMAND_EVENTS = {
   delete: 'job.deleted',
 } as const satisfies Record<JobCommand, string>;
 
+/** One job of a create with dependencies (flows, issue 14). */
+export interface GraphNode {
+  job: NewJob;
+  /** Positions in the create (each before this node's own) of the new jobs it waits for. */
+  refs: number[];
+  /** Ids of existing jobs it waits for. */
+  ids: number[];
+  onParentFailure: 'cancel' | 'run';
+  /** Its name in a flow request. */
+  ref: string | null;
+}
+
+/** What the end of parents did to their dependents (see settle-dependents.ts), for the caller to announce. */
+export interface Settlement {
+  /** Executions created (released dependents, completion callbacks), as retries are announced. */
+  ready: RetryRow[];
+  /** Waiting jobs cancelled because a parent failed or was cancelled. */
+  cancelled: number[];
+}
+
+const NOTHING_SETTLED: Settlement = { ready: [], cancelled: [] };
+
 /**
  * The one owner of job and execution state (issue 10). Every write of `jobs.status` and `executions.status` goes
  * through a method here: commands (cancel, pause, resume, reschedule, trigger, requeue) are decided against the
@@ -95,15 +119,112 @@ export class JobLifecycle {
   }
 
   /**
+   * New jobs of which some wait for others (dependsOn, POST /flows), in one transaction: existing parents are locked
+   * (lockParents: a parent ending meanwhile is settled either way), each job's status and count of waiting parents
+   * follow from its parents' statuses, and the jobs and their edges are inserted in one statement. A job whose parents
+   * have all SUCCEEDED is SCHEDULED at once; one with a parent already FAILED or CANCELLED is CANCELLED or released per
+   * its onParentFailure; else WAITING, without an execution. `field(i)` names node i's dependsOn in errors.
+   * Answers the rows (in id order, as create does) and the flow's id when `flow` is set.
+   */
+  async createGraph(
+    nodes: GraphNode[],
+    opts: { flow: boolean; field: (i: number) => string },
+  ): Promise<{ rows: JobRow[]; flowId: number | null; callbacks: Date[] }> {
+    const at = this.at();
+    const result = await this.db.transaction().execute(async (trx) => {
+      const wanted = [...new Set(nodes.flatMap((n) => n.ids))].sort((a, b) => a - b);
+      const parents = new Map((await lockParents(trx, wanted)).map((p) => [p.id, p]));
+      nodes.forEach((n, i) => {
+        const unknown = n.ids.filter((id) => !parents.has(id));
+        if (unknown.length > 0) {
+          throw new AppError('VALIDATION_FAILED', `${opts.field(i)}: no job ${unknown.join(', ')}`, [
+            { field: opts.field(i), message: `no job ${unknown.join(', ')}` },
+          ]);
+        }
+        const recurring = n.ids.filter((id) => parents.get(id)!.kind !== 'once');
+        if (recurring.length > 0) {
+          const message = `job ${recurring.join(', ')} is recurring; only one-shot jobs can be parents`;
+          throw new AppError('VALIDATION_FAILED', `${opts.field(i)}: ${message}`, [
+            { field: opts.field(i), message },
+          ]);
+        }
+      });
+      const ids = await allocateJobIds(trx, nodes.length);
+      const flowId = opts.flow ? await allocateFlowId(trx) : null;
+      const hasDependents = new Set(nodes.flatMap((n) => n.refs));
+      const statuses: ('WAITING' | 'SCHEDULED' | 'CANCELLED')[] = [];
+      const edges: NewEdge[] = [];
+      const jobs = nodes.map((n, i): NewJob => {
+        let waiting = 0;
+        let failedParent = false;
+        const edge = (parentId: number, outcome: 'open' | 'succeeded' | 'failed') => {
+          if (outcome === 'open') waiting++;
+          if (outcome === 'failed') failedParent = true;
+          edges.push({ job_id: ids[i]!, parent_id: parentId, settled: outcome !== 'open' });
+        };
+        for (const r of n.refs) edge(ids[r]!, statuses[r] === 'CANCELLED' ? 'failed' : 'open');
+        for (const id of n.ids) {
+          const status = parents.get(id)!.status;
+          edge(
+            id,
+            status === 'SUCCEEDED'
+              ? 'succeeded'
+              : status === 'FAILED' || status === 'CANCELLED'
+                ? 'failed'
+                : 'open',
+          );
+        }
+        const status =
+          failedParent && n.onParentFailure === 'cancel'
+            ? 'CANCELLED'
+            : waiting > 0
+              ? 'WAITING'
+              : 'SCHEDULED';
+        statuses.push(status);
+        const parentCount = n.refs.length + n.ids.length;
+        return {
+          ...n.job,
+          graph: {
+            id: ids[i]!,
+            status,
+            parent_count: parentCount,
+            waiting_parents: status === 'WAITING' ? waiting : 0,
+            on_parent_failure: parentCount > 0 ? n.onParentFailure : null,
+            flow_id: flowId,
+            flow_ref: n.ref,
+            has_dependents: hasDependents.has(i),
+          },
+        };
+      });
+      const rows = await insertJobs(trx, jobs, at, edges);
+      // A job created CANCELLED (its parent had already failed) announces that final state like any other.
+      const callbacks = await enqueueCallbacks(
+        trx,
+        rows.filter((r) => r.status === 'CANCELLED').map((r) => r.id),
+        at,
+      );
+      return { rows, flowId, callbacks };
+    });
+    return this.written(result, result.rows);
+  }
+
+  /**
    * Cancels a job; returns it, the executions whose runners are told to abort, and the due times of the completion
    * callback it created (when the job has a callback URL and was not cancelled already).
    */
-  async cancel(jobId: number): Promise<{ job: JobRow; abortRequested: number[]; callbacks: Date[] }> {
+  async cancel(
+    jobId: number,
+  ): Promise<{ job: JobRow; abortRequested: number[]; callbacks: Date[]; settled: Settlement }> {
     return this.command(jobId, 'cancel', async (trx, { job }, rule, at) => {
       const abortRequested = await cancelJobWork(trx, jobId, at);
       const cancelled = await setJobStatus(trx, jobId, statusAfter(rule, job.status), 'stamp', at);
       const callbacks = job.status === 'CANCELLED' ? [] : await enqueueCallbacks(trx, [jobId], at);
-      return { job: cancelled, abortRequested, callbacks };
+      // The job row is locked (lockJob), so has_dependents includes any dependent a create added before.
+      const settled =
+        cancelled.has_dependents && job.status !== 'CANCELLED'
+          ? await this.settle(trx, [], [jobId], at)
+          : NOTHING_SETTLED;
+      return { job: cancelled, abortRequested, callbacks, settled };
     });
   }
 
@@ -252,18 +373,30 @@ export class JobLifecycle {
   async complete(
     runnerId: string,
     outcomes: CompletionInput[],
-  ): Promise<{ recorded: RecordedRow[]; prior: PriorOutcomeRow[]; retries: RetryRow[] }> {
+  ): Promise<{
+    recorded: RecordedRow[];
+    prior: PriorOutcomeRow[];
+    /** Retries scheduled, and executions of dependents released (flows): what claimers are told about. */
+    retries: RetryRow[];
+    cancelledDependents: number[];
+  }> {
     const at = this.at();
     const result = await this.db.transaction().execute(async (trx) => {
       const recorded = await completeExecutions(trx, runnerId, outcomes, at);
       const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
-      const retries = await retryOrDeadLetter(trx, failed, at);
+      const { retries, failedParents } = await retryOrDeadLetter(trx, failed, at);
+      const settled = await this.settle(trx, recorded[0]?.succeeded_parents ?? [], failedParents, at);
       const recordedIds = new Set(recorded.map((r) => r.id));
       const prior = await readPriorOutcomes(
         trx,
         outcomes.map((o) => o.id).filter((id) => !recordedIds.has(id)),
       );
-      return { recorded, prior, retries };
+      return {
+        recorded,
+        prior,
+        retries: [...retries, ...settled.ready],
+        cancelledDependents: settled.cancelled,
+      };
     });
     return this.written(result, result.recorded);
   }
@@ -273,12 +406,13 @@ export class JobLifecycle {
     const at = this.at();
     const result = await this.db.transaction().execute(async (trx) => {
       const reaped = await reapExpiredLeases(trx, batch, at);
-      const retries = await retryOrDeadLetter(
+      const { retries, failedParents } = await retryOrDeadLetter(
         trx,
         reaped.map((r) => r.id),
         at,
       );
-      return { reaped, retries };
+      const settled = await this.settle(trx, [], failedParents, at);
+      return { reaped, retries: [...retries, ...settled.ready] };
     });
     return this.written(result, result.reaped);
   }
@@ -291,7 +425,10 @@ export class JobLifecycle {
     const at = this.at();
     const result = await this.db.transaction().execute(async (trx) => {
       const settled = await deregisterRunner(trx, runnerId, started, at);
-      return settled && { ...settled, retries: await retryOrDeadLetter(trx, settled.abandoned, at) };
+      if (!settled) return settled;
+      const { retries, failedParents } = await retryOrDeadLetter(trx, settled.abandoned, at);
+      const dependents = await this.settle(trx, [], failedParents, at);
+      return { ...settled, retries: [...retries, ...dependents.ready] };
     });
     return this.written(result);
   }
@@ -366,6 +503,38 @@ export class JobLifecycle {
     }
     if (started > 0) this.eventsWritten();
     return started;
+  }
+
+  /**
+   * Settles the dependents of jobs that just ended (flows), in the caller's transaction: succeeded parents release
+   * them, failed or cancelled ones cancel them down the graph or release them (settle-dependents.ts). A job it
+   * cancelled that has dependents is settled once more in a new statement, whose snapshot includes any dependent a
+   * concurrent create committed while this transaction waited for that job's row (the recursive walk of the first
+   * statement could not see it). Ends when a round cancels nothing with dependents.
+   */
+  private async settle(trx: Db, succeeded: number[], failed: number[], at: Date | null): Promise<Settlement> {
+    if (succeeded.length === 0 && failed.length === 0) return NOTHING_SETTLED;
+    const ready: RetryRow[] = [];
+    const cancelled: number[] = [];
+    let round = { succeeded, failed };
+    while (round.succeeded.length > 0 || round.failed.length > 0) {
+      const rows = await settleDependents(trx, round.succeeded, round.failed, at);
+      for (const r of rows) {
+        if (r.kind === 'cancelled') cancelled.push(r.job_id);
+        else
+          ready.push({
+            job_id: r.job_id,
+            execution_id: r.execution_id!,
+            scheduled_for: r.scheduled_for!,
+            ready: r.ready!,
+          });
+      }
+      round = {
+        succeeded: [],
+        failed: rows.filter((r) => r.kind === 'cancelled' && r.has_dependents).map((r) => r.job_id),
+      };
+    }
+    return { ready, cancelled };
   }
 
   /**

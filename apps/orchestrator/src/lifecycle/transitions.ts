@@ -37,6 +37,7 @@ export interface Refusal {
 }
 
 export const JOB_STATUSES: readonly JobStatus[] = [
+  'WAITING',
   'SCHEDULED',
   'RUNNING',
   'PAUSED',
@@ -49,10 +50,10 @@ export const COMMAND_RULES: readonly CommandRule[] = [
   {
     command: 'cancel',
     kinds: 'any',
-    from: ['SCHEDULED', 'RUNNING', 'PAUSED', 'CANCELLED'],
+    from: ['WAITING', 'SCHEDULED', 'RUNNING', 'PAUSED', 'CANCELLED'],
     to: 'CANCELLED',
     effect:
-      'PENDING executions CANCELLED; RUNNING ones flagged, their runner told to abort; queued occurrences SKIPPED',
+      'PENDING executions CANCELLED; RUNNING ones flagged, their runner told to abort; queued occurrences SKIPPED; waiting dependents follow their onParentFailure',
   },
   {
     command: 'pause',
@@ -182,6 +183,20 @@ export const REFUSALS: readonly Refusal[] = [
   {
     command: 'trigger',
     kinds: 'once',
+    from: ['WAITING'],
+    code: 'JOB_NOT_TRIGGERABLE',
+    reason: 'it waits for its parents (dependsOn); it runs once they have all succeeded',
+  },
+  {
+    command: ['pause', 'resume', 'reschedule', 'trigger', 'requeue', 'delete'],
+    kinds: 'recurring',
+    from: ['WAITING'],
+    code: 'JOB_STATE',
+    reason: 'a recurring job never waits for parents (dependsOn is for one-shot jobs); not reachable',
+  },
+  {
+    command: 'trigger',
+    kinds: 'once',
     from: ['RUNNING', 'PAUSED', 'CANCELLED'],
     code: 'JOB_NOT_TRIGGERABLE',
     reason: 'only a waiting or finished job can be triggered',
@@ -203,6 +218,13 @@ export const REFUSALS: readonly Refusal[] = [
   },
   {
     command: 'delete',
+    kinds: 'once',
+    from: ['WAITING'],
+    code: 'JOB_STATE',
+    reason: 'only a finished job can be deleted; cancel it first',
+  },
+  {
+    command: 'delete',
     kinds: 'any',
     from: ['SCHEDULED', 'RUNNING', 'PAUSED'],
     code: 'JOB_STATE',
@@ -218,7 +240,7 @@ export const REFUSALS: readonly Refusal[] = [
   {
     command: 'requeue',
     kinds: 'once',
-    from: ['SCHEDULED', 'RUNNING', 'PAUSED'],
+    from: ['WAITING', 'SCHEDULED', 'RUNNING', 'PAUSED'],
     code: 'JOB_STATE',
     reason:
       'the job already has a pending or running execution (it was triggered); requeueing would run it twice',
@@ -286,6 +308,25 @@ export const OUTCOME_TRANSITIONS: readonly OutcomeRule[] = [
     execution: '— → PENDING (one-shot: attempt 1)',
     job: '— → SCHEDULED',
     by: 'queue/insert-jobs.ts',
+  },
+  {
+    event: 'create with parents not all SUCCEEDED (dependsOn, POST /flows)',
+    execution: 'none until released',
+    job: '— → WAITING (— → CANCELLED when a parent already failed and onParentFailure is cancel)',
+    by: 'queue/lock-parents.ts + queue/insert-jobs.ts',
+  },
+  {
+    event:
+      "last parent SUCCEEDED (or FAILED / CANCELLED with onParentFailure run), in that parent's transaction",
+    execution: '— → PENDING (attempt 1, due at the later of now and runAt)',
+    job: 'WAITING → SCHEDULED (event job.released)',
+    by: 'queue/settle-dependents.ts',
+  },
+  {
+    event: 'a parent FAILED (dead-lettered) or CANCELLED, onParentFailure cancel',
+    execution: 'none',
+    job: 'WAITING → CANCELLED, and so on down its own waiting dependents',
+    by: 'queue/settle-dependents.ts',
   },
   {
     event: 'occurrence due (scheduler)',

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 /**
@@ -20,10 +20,11 @@ export async function stopWaitingWork(
       WHERE job_id = ${jobId} AND status = 'PENDING'
       RETURNING id, job_id, job_type, attempt, error
     )
-    INSERT INTO ${OUTBOX}
-    SELECT 'execution.cancelled', ${atOrNow(at)}, job_id, id, NULL, job_type,
-           jsonb_build_object('status', 'CANCELLED', 'attempt', attempt, 'error', error)
-    FROM cancelled
+    ${outboxInsert(sql`
+      SELECT 'execution.cancelled', ${atOrNow(at)}, job_id, id, NULL, job_type,
+             jsonb_build_object('status', 'CANCELLED', 'attempt', attempt, 'error', error)
+      FROM cancelled
+    `)}
   `.execute(trx);
   await sql`UPDATE jobs SET next_run_at = NULL WHERE id = ${jobId}`.execute(trx);
   await sql`

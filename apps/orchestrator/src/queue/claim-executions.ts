@@ -1,6 +1,8 @@
+import type { ParentResult } from '@hourglass/contracts';
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { claimedParents, parentBytes } from './parent-results.js';
+import { outboxInsert } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 /**
@@ -30,6 +32,8 @@ export interface ClaimedRow {
   occurrence_id: number | null;
   queue: string;
   concurrency_key: string;
+  /** The job's parents with their results (flows), null for a job without parents (see parent-results.ts). */
+  parents: ParentResult[] | null;
 }
 
 /**
@@ -360,12 +364,14 @@ function claimTail(
 ) {
   return sql`
     -- The answer is bounded in bytes too (issue 10, defect 10): picked rows are kept, in claim order, while their
-    -- payloads add up to at most maxBytes; the first is always kept, so a payload larger than the budget still
-    -- runs. Rows picked but not kept stay PENDING (locked only until this transaction ends).
+    -- payloads (and their parents' results, flows) add up to at most maxBytes; the first is always kept, so a
+    -- payload larger than the budget still runs. Rows picked but not kept stay PENDING (locked only until this
+    -- transaction ends).
     kept AS (
       SELECT id FROM (
         SELECT p.id, row_number() OVER w AS n,
-               sum((SELECT octet_length(j.payload::text) FROM jobs j WHERE j.id = p.job_id)) OVER w AS bytes
+               sum((SELECT octet_length(j.payload::text) + ${parentBytes} FROM jobs j WHERE j.id = p.job_id)) OVER w
+                 AS bytes
         FROM picked p
         WINDOW w AS (ORDER BY p.priority DESC, p.scheduled_for, p.id ROWS UNBOUNDED PRECEDING)
       ) s
@@ -381,9 +387,10 @@ function claimTail(
     ),
     -- The claim's events, one INSERT … SELECT for the whole batch (see record-events.ts).
     claimed_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.claimed', ${now}, job_id, id, ${runnerId}::text, job_type, jsonb_build_object('attempt', attempt)
-      FROM claimed
+      ${outboxInsert(sql`
+        SELECT 'execution.claimed', ${now}, job_id, id, ${runnerId}::text, job_type, jsonb_build_object('attempt', attempt)
+        FROM claimed
+      `)}
     ),
     -- The status test is wrapped in IS TRUE so that no index can serve it: the rows are found by primary key. As a
     -- plain \`j.status = 'SCHEDULED'\`, statistics from before a burst of creates (few SCHEDULED jobs) made the
@@ -393,7 +400,7 @@ function claimTail(
       UPDATE jobs j SET status = 'RUNNING', updated_at = ${now}
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND (j.status = 'SCHEDULED') IS TRUE
     )${extra}
-    SELECT c.*, j.payload, j.max_attempts, j.timeout_ms
+    SELECT c.*, j.payload, j.max_attempts, j.timeout_ms, ${claimedParents} AS parents
     FROM claimed c JOIN jobs j ON j.id = c.job_id
     WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
     ORDER BY c.id

@@ -21,7 +21,7 @@ export interface Retention {
  * claim or a command holds is left for the next round. Returns how many rows it deleted.
  *
  * What is never deleted: a job with an open (PENDING or RUNNING) execution, a job or execution that a dead letter
- * still kept by retention refers to, a recurring job's definition.
+ * still kept by retention refers to, a recurring job's definition, a job whose dependents have not finished (flows).
  */
 
 /**
@@ -54,6 +54,14 @@ function walkingIndexes<T>(db: Db, statement: (trx: Db) => Promise<T>): Promise<
   });
 }
 
+/**
+ * A job some unfinished job depends on (flows): kept, so that its dependents, when they run (or run again), still find
+ * its result in their claim. has_dependents first: other jobs never read the edges.
+ */
+const neededByDependents = (jobId: ReturnType<typeof sql>, hasDependents: ReturnType<typeof sql>) => sql`
+  (${hasDependents} AND EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs c ON c.id = d.job_id
+                                WHERE d.parent_id = ${jobId} AND c.status IN ('WAITING', 'SCHEDULED', 'RUNNING')))`;
+
 const hasOpenExecution = (jobId: ReturnType<typeof sql>) => sql`
   EXISTS (SELECT 1 FROM executions e WHERE e.job_id = ${jobId} AND e.status IN ('PENDING', 'RUNNING'))`;
 
@@ -79,6 +87,7 @@ export async function deleteExpiredJobs(
         WHERE j.kind = 'once' AND j.finished_at IS NOT NULL AND j.retention_seconds IS NULL AND NOT j.keep_forever
           AND j.status = r.status AND j.finished_at < ${now} - r.seconds * interval '1 second'
           AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter('job_id', sql`j.id`, retention, now)}
+          AND NOT ${neededByDependents(sql`j.id`, sql`j.has_dependents`)}
         ORDER BY j.finished_at
         LIMIT ${batch}
         FOR UPDATE SKIP LOCKED
@@ -89,6 +98,7 @@ export async function deleteExpiredJobs(
       WHERE j.kind = 'once' AND j.finished_at IS NOT NULL AND j.retention_seconds IS NOT NULL AND NOT j.keep_forever
         AND j.finished_at < ${now} - j.retention_seconds * interval '1 second'
         AND NOT ${hasOpenExecution(sql`j.id`)} AND NOT ${keptByDeadLetter('job_id', sql`j.id`, retention, now)}
+        AND NOT ${neededByDependents(sql`j.id`, sql`j.has_dependents`)}
       ORDER BY j.finished_at
       LIMIT ${batch}
       FOR UPDATE SKIP LOCKED

@@ -1,7 +1,7 @@
 import type { ExecutionStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
+import { callbackCtes, isoTime, outboxInsert } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -22,6 +22,8 @@ export interface RecordedRow extends FinishedExecutionRow {
   callbacks: number;
   /** The execution ran in a queue with a concurrency limit: its end may let a waiting claim through. */
   frees_limited_slot: boolean;
+  /** Jobs of the batch that SUCCEEDED and have dependents (the same on every row), or null. */
+  succeeded_parents: number[] | null;
 }
 
 /**
@@ -88,22 +90,23 @@ export function completeStatement(runnerId: string, outcomes: CompletionInput[],
       -- By primary key (see running_jobs in claim-executions.ts for why the status test is wrapped).
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM recorded WHERE status = 'SUCCEEDED'))
         AND (j.status IN ('RUNNING', 'SCHEDULED')) IS TRUE
-      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at
+      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at, j.has_dependents
     ),
     -- The report's events, one INSERT … SELECT for the batch (see record-events.ts): each execution's outcome, a
     -- webhook's delivery (timer.fired), a one-shot job's success.
     recorded_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.' || lower(r.status), ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type,
-             jsonb_strip_nulls(jsonb_build_object('status', r.status, 'attempt', r.attempt, 'error', r.error,
-               'startedAt', ${isoTime(sql`r.started_at`)}, 'resultBytes', octet_length(r.result::text)))
-      FROM recorded r
-      UNION ALL
-      SELECT 'timer.fired', ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type, jsonb_build_object('attempt', r.attempt)
-      FROM recorded r WHERE r.job_type = 'webhook' AND r.status = 'SUCCEEDED'
-      UNION ALL
-      SELECT 'job.succeeded', ${now}, s.id, NULL, NULL, s.type, jsonb_build_object('status', s.status)
-      FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED'
+      ${outboxInsert(sql`
+        SELECT 'execution.' || lower(r.status), ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type,
+               jsonb_strip_nulls(jsonb_build_object('status', r.status, 'attempt', r.attempt, 'error', r.error,
+                 'startedAt', ${isoTime(sql`r.started_at`)}, 'resultBytes', octet_length(r.result::text)))
+        FROM recorded r
+        UNION ALL
+        SELECT 'timer.fired', ${now}, r.job_id, r.id, ${runnerId}::text, r.job_type, jsonb_build_object('attempt', r.attempt)
+        FROM recorded r WHERE r.job_type = 'webhook' AND r.status = 'SUCCEEDED'
+        UNION ALL
+        SELECT 'job.succeeded', ${now}, s.id, NULL, NULL, s.type, jsonb_build_object('status', s.status)
+        FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED'
+      `)}
     ),
     final_jobs AS (
       SELECT s.*, r.result, NULL::text AS error, r.attempt AS attempts
@@ -113,6 +116,10 @@ export function completeStatement(runnerId: string, outcomes: CompletionInput[],
     ${callbackCtes('final_jobs', now)}
     SELECT r.id, r.job_id, r.status, r.job_type, r.created_at, r.claimed_at, r.started_at, r.finished_at,
            (SELECT count(*) FROM callback_executions)::int AS callbacks,
+           -- Jobs that succeeded with dependents to settle (flows; see settle-dependents.ts), the same on every row.
+           -- has_dependents comes from the row as updated, after any create that locked it to add a dependent.
+           (SELECT array_agg(s.id) FROM succeeded_jobs s WHERE s.status = 'SUCCEEDED' AND s.has_dependents)
+             AS succeeded_parents,
            -- A slot freed in a queue with limits: claimers waiting on it are woken (queues_special, usually empty).
            EXISTS (SELECT 1 FROM queues q WHERE q.name = r.queue
                    AND (q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL)) AS frees_limited_slot

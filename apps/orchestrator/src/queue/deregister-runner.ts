@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import { giveBack } from './release-executions.js';
 import { atOrNow } from './timing.js';
 
@@ -22,8 +22,9 @@ export async function deregisterRunner(
   const { rows } = await sql<{ id: number }>`
     WITH gone AS (UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id),
     gone_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'runner.offline', ${now}, NULL, NULL, id, NULL, jsonb_build_object('reason', 'deregistered') FROM gone
+      ${outboxInsert(sql`
+        SELECT 'runner.offline', ${now}, NULL, NULL, id, NULL, jsonb_build_object('reason', 'deregistered') FROM gone
+      `)}
     )
     SELECT id FROM gone
   `.execute(trx);
@@ -44,10 +45,11 @@ export async function deregisterRunner(
       RETURNING id, job_id, job_type, attempt, error
     ),
     abandoned_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.failed', ${now}, job_id, id, ${runnerId}::text, job_type,
-             jsonb_build_object('status', 'FAILED', 'attempt', attempt, 'error', error)
-      FROM abandoned
+      ${outboxInsert(sql`
+        SELECT 'execution.failed', ${now}, job_id, id, ${runnerId}::text, job_type,
+               jsonb_build_object('status', 'FAILED', 'attempt', attempt, 'error', error)
+        FROM abandoned
+      `)}
     )
     SELECT id FROM abandoned
   `.execute(trx);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 
 /** Asks a runner to drain: it stops claiming, finishes what it holds and deregisters (told by heartbeat). */
 export async function drainRunner(db: Db, runnerId: string): Promise<boolean> {
@@ -13,8 +13,9 @@ export async function drainRunner(db: Db, runnerId: string): Promise<boolean> {
     ),
     -- Asked again while draining: no second event.
     drain_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'runner.draining', now(), NULL, NULL, id, NULL, '{}' FROM drained WHERE was <> 'DRAINING'
+      ${outboxInsert(sql`
+        SELECT 'runner.draining', now(), NULL, NULL, id, NULL, '{}' FROM drained WHERE was <> 'DRAINING'
+      `)}
     )
     SELECT id FROM drained
   `.execute(db);

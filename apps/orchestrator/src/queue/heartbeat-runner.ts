@@ -1,7 +1,7 @@
 import type { RunnerStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import { giveBack } from './release-executions.js';
 import { atOrNow } from './timing.js';
 
@@ -54,9 +54,10 @@ export async function heartbeatRunner(
     ),
     -- A runner back from OFFLINE (it was partitioned, not dead) is online again.
     back_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'runner.online', ${now}, NULL, NULL, ${runnerId}::text, NULL, jsonb_build_object('reason', 'heartbeat resumed')
-      FROM runner WHERE was = 'OFFLINE'
+      ${outboxInsert(sql`
+        SELECT 'runner.online', ${now}, NULL, NULL, ${runnerId}::text, NULL, jsonb_build_object('reason', 'heartbeat resumed')
+        FROM runner WHERE was = 'OFFLINE'
+      `)}
     ),
     progress AS (
       SELECT key::bigint AS id, value FROM jsonb_each(${JSON.stringify(progress)}::jsonb)

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { isoTime, OUTBOX } from './record-events.js';
+import { isoTime, outboxInsert } from './record-events.js';
 import type { JobRow } from './rows.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
@@ -33,31 +33,76 @@ export interface NewJob {
   /** The unique key (with its window's bucket), and the statuses it holds in; null without one. */
   unique_key: string | null;
   unique_states: string[] | null;
+  /** Jobs with parents, or in a flow (see insertJobs): their preallocated id and where the graph puts them. */
+  graph?: JobInGraph;
+}
+
+export interface JobInGraph {
+  id: number;
+  /** WAITING until its parents settle; CANCELLED when one had already failed (onParentFailure cancel). */
+  status: 'WAITING' | 'SCHEDULED' | 'CANCELLED';
+  parent_count: number;
+  waiting_parents: number;
+  on_parent_failure: 'cancel' | 'run' | null;
+  flow_id: number | null;
+  flow_ref: string | null;
+  /** Another job of the same insert depends on it. */
+  has_dependents: boolean;
+}
+
+/** An edge: `job_id` waits for `parent_id`; `settled` when the parent's outcome is already counted. */
+export interface NewEdge {
+  job_id: number;
+  parent_id: number;
+  settled: boolean;
 }
 
 /**
  * Inserts jobs, their first executions and their `job.created` events in one statement. A job whose idempotency key already exists is
  * skipped (ON CONFLICT DO NOTHING, also across concurrent requests); the caller looks those up by key.
  */
-export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null): Promise<JobRow[]> {
+export async function insertJobs(
+  db: Db,
+  jobs: NewJob[],
+  at: Date | null = null,
+  edges: NewEdge[] = [],
+): Promise<JobRow[]> {
   const now = atOrNow(at);
+  // Jobs in a graph (flows, issue 14) come with their ids, status and counters decided by the lifecycle, and their
+  // edges are written by the same statement; other creates keep the statement they always had.
+  const graph = jobs.some((j) => j.graph);
+  const input = graph
+    ? jobs.map((j, ord) => ({ ...j, ...j.graph, graph: undefined, ord }))
+    : jobs.map((j, ord) => ({ ...j, ord }));
+  const graphColumns = graph
+    ? sql`, id bigint, status text, parent_count int, waiting_parents int, on_parent_failure text, flow_id bigint,
+          flow_ref text, has_dependents boolean`
+    : sql``;
+  const graphInsert = graph
+    ? sql`id, status, finished_at, parent_count, waiting_parents, on_parent_failure, flow_id, flow_ref, has_dependents,`
+    : sql``;
+  const graphValues = graph
+    ? sql`id, status, CASE WHEN status = 'CANCELLED' THEN ${now} END, parent_count, waiting_parents, on_parent_failure,
+          flow_id, flow_ref, has_dependents,`
+    : sql``;
   const { rows } = await sql<JobRow>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs.map((j, ord) => ({ ...j, ord })))}::jsonb) AS x(
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
         type text, payload jsonb, priority int, max_attempts int, backoff_initial_ms int,
         backoff_factor double precision, backoff_max_ms int, backoff_jitter boolean, timeout_ms int,
         run_at timestamptz, delay_ms bigint, idempotency_key text, kind text, schedule_expression text,
         timezone text, interval_seconds int, overlap_policy text, catch_up_policy text, retention_seconds bigint,
         keep_forever boolean, callback_url text, queue text, concurrency_key text, unique_key text,
-        unique_states text[], ord int)
+        unique_states text[], ord int ${graphColumns})
     ),
     new_jobs AS (
-      INSERT INTO jobs (type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
+      INSERT INTO jobs (${graphInsert} type, payload, priority, max_attempts, backoff_initial_ms, backoff_factor,
                         backoff_max_ms, backoff_jitter, timeout_ms, run_at, idempotency_key, kind,
                         schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy, next_run_at,
                         retention_seconds, keep_forever, callback_url, queue, concurrency_key, unique_key,
                         unique_states)
-      SELECT type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
+      ${graph ? sql`OVERRIDING SYSTEM VALUE` : sql``}
+      SELECT ${graphValues} type, coalesce(payload, 'null'::jsonb), priority, max_attempts, backoff_initial_ms, backoff_factor,
              backoff_max_ms, backoff_jitter, timeout_ms,
              coalesce(run_at, ${now} + delay_ms * interval '1 millisecond'), idempotency_key, kind,
              schedule_expression, timezone, interval_seconds, overlap_policy, catch_up_policy,
@@ -75,19 +120,31 @@ export async function insertJobs(db: Db, jobs: NewJob[], at: Date | null = null)
                               concurrency_key)
       SELECT id, type, priority, 1, run_at <= ${now} + ${READY_HORIZON_MS} * interval '1 millisecond', run_at, true,
              queue, coalesce(concurrency_key, '')
-      FROM new_jobs WHERE kind = 'once'
+      -- A WAITING job gets its first execution when its parents release it (settle-dependents.ts).
+      FROM new_jobs WHERE kind = 'once' AND status = 'SCHEDULED'
     ),
+    ${graph ? newEdges(edges) : sql``}
     -- Every queue a job names has a row (GET /queues lists them); an existing one is left as it is.
     known_queues AS (
       INSERT INTO queues (name) SELECT DISTINCT queue FROM input ON CONFLICT DO NOTHING
     ),
     created_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'job.created', ${now}, id, NULL, NULL, type,
-             jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
-      FROM new_jobs
+      ${outboxInsert(sql`
+        SELECT 'job.created', ${now}, id, NULL, NULL, type,
+               jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
+        FROM new_jobs
+      `)}
     )
     SELECT * FROM new_jobs ORDER BY id
   `.execute(db);
   return rows;
 }
+
+/** The edges of the jobs inserted (one skipped for its idempotency key keeps the edges it already has). */
+const newEdges = (edges: NewEdge[]) => sql`
+    new_edges AS (
+      INSERT INTO job_dependencies (job_id, parent_id, settled)
+      SELECT x.job_id, x.parent_id, x.settled
+      FROM jsonb_to_recordset(${JSON.stringify(edges)}::jsonb) AS x(job_id bigint, parent_id bigint, settled boolean)
+      WHERE x.job_id IN (SELECT id FROM new_jobs)
+    ),`;

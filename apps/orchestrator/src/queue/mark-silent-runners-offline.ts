@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 
 /** Runners silent for `silenceMs` (3 heartbeat intervals) become OFFLINE. Idempotent, so safe in every replica. */
 export async function markSilentRunnersOffline(db: Db, silenceMs: number): Promise<string[]> {
@@ -11,8 +11,9 @@ export async function markSilentRunnersOffline(db: Db, silenceMs: number): Promi
       RETURNING id
     ),
     silent_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'runner.offline', now(), NULL, NULL, id, NULL, jsonb_build_object('reason', 'silent') FROM silent
+      ${outboxInsert(sql`
+        SELECT 'runner.offline', now(), NULL, NULL, id, NULL, jsonb_build_object('reason', 'silent') FROM silent
+      `)}
     )
     SELECT id FROM silent
   `.execute(db);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PlannedOccurrence } from '../schedules/plan-occurrences.js';
-import { isoTime, OUTBOX } from './record-events.js';
+import { isoTime, outboxInsert } from './record-events.js';
 import { atOrNow } from './timing.js';
 
 export interface DueRecurringJob {
@@ -131,11 +131,12 @@ export async function createOccurrenceExecutions(
 /** A schedule.occurrence event per execution of the CTE `ex` (id, scheduled_for, occurrence_id). */
 const occurrenceEvents = (job: { id: number; type: string }, at: Date | null, started?: 'queued') => sql`
   occurrence_events AS (
-    INSERT INTO ${OUTBOX}
-    SELECT 'schedule.occurrence', ${atOrNow(at)}, ${job.id}::bigint, id, NULL, ${job.type}::text,
-           jsonb_build_object('scheduledFor', ${isoTime(sql`scheduled_for`)}, 'occurrenceId', occurrence_id,
-                              'afterQueue', ${started === 'queued'}::boolean)
-    FROM ex
+    ${outboxInsert(sql`
+      SELECT 'schedule.occurrence', ${atOrNow(at)}, ${job.id}::bigint, id, NULL, ${job.type}::text,
+             jsonb_build_object('scheduledFor', ${isoTime(sql`scheduled_for`)}, 'occurrenceId', occurrence_id,
+                                'afterQueue', ${started === 'queued'}::boolean)
+      FROM ex
+    `)}
   )`;
 
 /** Jobs with an occurrence queued (overlap `queue`) and nothing pending or running any more. */

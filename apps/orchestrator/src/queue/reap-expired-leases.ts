@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
 
@@ -33,10 +33,11 @@ export async function reapExpiredLeases(
                 e.runner_id, e.attempt, e.error
     ),
     reaped_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.timed_out', ${now}, job_id, id, runner_id, job_type,
-             jsonb_build_object('status', status, 'attempt', attempt, 'error', error)
-      FROM reaped
+      ${outboxInsert(sql`
+        SELECT 'execution.timed_out', ${now}, job_id, id, runner_id, job_type,
+               jsonb_build_object('status', status, 'attempt', attempt, 'error', error)
+        FROM reaped
+      `)}
     )
     SELECT id, job_type, status, created_at, claimed_at, started_at, finished_at FROM reaped
   `.execute(trx);

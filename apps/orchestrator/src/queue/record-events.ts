@@ -6,11 +6,26 @@ import { atOrNow } from './timing.js';
 /**
  * Writing events (issue 13). Events go to `event_outbox` in the transaction of the change they describe, so an
  * event exists exactly when its change committed; the sequencer numbers them later (see 0012_events.sql). Set-based
- * statements (claims, reports, retries, creates) insert theirs in a CTE of the same statement, `INSERT … SELECT`
- * from the rows they changed: one insert per statement, however many events (`OUTBOX` names the columns). Commands
- * on one job and runner changes, which are rare, use `recordEvents`.
+ * statements (claims, reports, retries, creates) insert theirs in a CTE of the same statement, from the rows they
+ * changed, through `outboxInsert`. Commands on one job and runner changes, which are rare, use `recordEvents`.
  */
-export const OUTBOX = sql`event_outbox (kind, at, job_id, execution_id, runner_id, job_type, data)`;
+
+/**
+ * An INSERT of the events a SELECT yields (columns in this order: kind, at, job_id, execution_id, runner_id,
+ * job_type, data) as ONE outbox row holding them all, in the SELECT's order; no row when it yields none.
+ *
+ * One row per statement, not per event (issue 15): a claim or report of 200 wrote 200 outbox rows that the
+ * sequencer then deleted, two heap writes per event that only carried the event to `events` (a quarter of the WAL a
+ * job wrote). The sequencer unnests the array in order (sequence-events.ts).
+ */
+export function outboxInsert(select: RawBuilder<unknown>) {
+  return sql`
+    INSERT INTO event_outbox (events, n)
+    SELECT array_agg(ROW(x.kind::text, x.at::timestamptz, x.job_id::bigint, x.execution_id::bigint,
+                         x.runner_id::text, x.job_type::text, x.data::jsonb)::outbox_event), count(*)
+    FROM (${select}) AS x(kind, at, job_id, execution_id, runner_id, job_type, data)
+    HAVING count(*) > 0`;
+}
 
 export interface NewEvent {
   kind: EventKind;
@@ -33,10 +48,11 @@ export async function recordEvents(trx: Db, events: NewEvent[], at: Date | null 
     data: e.data ?? {},
   }));
   await sql`
-    INSERT INTO ${OUTBOX}
-    SELECT kind, ${atOrNow(at)}, job_id, execution_id, runner_id, job_type, coalesce(data, '{}')
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS x(kind text, job_id bigint, execution_id bigint, runner_id text, job_type text, data jsonb)
+    ${outboxInsert(sql`
+      SELECT kind, ${atOrNow(at)}, job_id, execution_id, runner_id, job_type, coalesce(data, '{}')
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS x(kind text, job_id bigint, execution_id bigint, runner_id text, job_type text, data jsonb)
+    `)}
   `.execute(trx);
 }
 
@@ -79,10 +95,11 @@ export function callbackCtes(final: string, now: RawBuilder<unknown>) {
       RETURNING id, type, run_at, idempotency_key
     ),
     callback_created_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'job.created', ${now}, id, NULL, NULL, type,
-             jsonb_build_object('status', 'SCHEDULED', 'kind', 'once', 'callbackFor', split_part(idempotency_key, '-', 2)::bigint)
-      FROM callback_jobs
+      ${outboxInsert(sql`
+        SELECT 'job.created', ${now}, id, NULL, NULL, type,
+               jsonb_build_object('status', 'SCHEDULED', 'kind', 'once', 'callbackFor', split_part(idempotency_key, '-', 2)::bigint)
+        FROM callback_jobs
+      `)}
     ),
     callback_executions AS (
       INSERT INTO executions (job_id, job_type, priority, attempt, ready, scheduled_for, one_shot)

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { OUTBOX } from './record-events.js';
+import { outboxInsert } from './record-events.js';
 import type { RunnerRow } from './rows.js';
 
 export interface RunnerRegistration {
@@ -32,10 +32,11 @@ export async function registerRunner(db: Db, r: RunnerRegistration): Promise<Run
     RETURNING *
     ),
     online_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'runner.online', now(), NULL, NULL, id, NULL,
-             jsonb_build_object('name', name, 'host', host, 'types', to_jsonb(types), 'capacity', capacity)
-      FROM registered
+      ${outboxInsert(sql`
+        SELECT 'runner.online', now(), NULL, NULL, id, NULL,
+               jsonb_build_object('name', name, 'host', host, 'types', to_jsonb(types), 'capacity', capacity)
+        FROM registered
+      `)}
     )
     SELECT * FROM registered
   `.execute(db);

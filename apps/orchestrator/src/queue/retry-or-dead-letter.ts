@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { callbackCtes, isoTime, OUTBOX } from './record-events.js';
+import { callbackCtes, isoTime, outboxInsert } from './record-events.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
 
 export interface RetryRow {
@@ -18,16 +18,17 @@ export interface RetryRow {
  *   SCHEDULED;
  * - none left (or the runner reported the failure as permanent): the last execution is dead-lettered, and a
  *   one-shot job is FAILED (a recurring one goes on).
- * A cancelled or paused job gets neither. Returns the retries it scheduled (so the caller can wake claimers).
+ * A cancelled or paused job gets neither. Returns the retries it scheduled (so the caller can wake claimers), and the
+ * one-shot jobs it made FAILED that have dependents (the caller settles them in the same transaction).
  */
 export async function retryOrDeadLetter(
   trx: Db,
   executionIds: number[],
   at: Date | null = null,
-): Promise<RetryRow[]> {
-  if (executionIds.length === 0) return [];
+): Promise<{ retries: RetryRow[]; failedParents: number[] }> {
+  if (executionIds.length === 0) return { retries: [], failedParents: [] };
   const now = atOrNow(at);
-  const { rows } = await sql<RetryRow>`
+  const { rows } = await sql<RetryRow & { failed_parent: boolean }>`
     WITH failed AS (
       SELECT e.id, e.job_id, e.job_type, e.attempt, e.error, e.one_shot, e.occurrence_id, j.priority, e.queue,
              e.concurrency_key,
@@ -68,21 +69,22 @@ export async function retryOrDeadLetter(
           updated_at = ${now}
       -- By primary key (see running_jobs in claim-executions.ts for why the status test is wrapped).
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM failed)) AND (j.status IN ('RUNNING', 'SCHEDULED')) IS TRUE
-      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at
+      RETURNING j.id, j.type, j.status, j.callback_url, j.callbacks_sent, j.finished_at, j.has_dependents
     ),
     -- The events of the batch, one INSERT … SELECT (see record-events.ts).
     retry_events AS (
-      INSERT INTO ${OUTBOX}
-      SELECT 'execution.retry_scheduled', ${now}, job_id, execution_id, NULL, job_type,
-             jsonb_build_object('attempt', attempt, 'scheduledFor', ${isoTime(sql`scheduled_for`)})
-      FROM retries
-      UNION ALL
-      SELECT 'job.dead_lettered', ${now}, job_id, execution_id, NULL, job_type,
-             jsonb_build_object('deadLetterId', id, 'attempts', attempts, 'error', error)
-      FROM dead
-      UNION ALL
-      SELECT 'job.failed', ${now}, id, NULL, NULL, type, jsonb_build_object('status', status)
-      FROM job_updates WHERE status = 'FAILED'
+      ${outboxInsert(sql`
+        SELECT 'execution.retry_scheduled', ${now}, job_id, execution_id, NULL, job_type,
+               jsonb_build_object('attempt', attempt, 'scheduledFor', ${isoTime(sql`scheduled_for`)})
+        FROM retries
+        UNION ALL
+        SELECT 'job.dead_lettered', ${now}, job_id, execution_id, NULL, job_type,
+               jsonb_build_object('deadLetterId', id, 'attempts', attempts, 'error', error)
+        FROM dead
+        UNION ALL
+        SELECT 'job.failed', ${now}, id, NULL, NULL, type, jsonb_build_object('status', status)
+        FROM job_updates WHERE status = 'FAILED'
+      `)}
     ),
     final_jobs AS (
       SELECT u.*, NULL::jsonb AS result, d.error, d.attempts
@@ -90,10 +92,16 @@ export async function retryOrDeadLetter(
       WHERE u.status = 'FAILED' AND u.callback_url IS NOT NULL
     ),
     ${callbackCtes('final_jobs', now)}
-    SELECT job_id, execution_id, scheduled_for, ready FROM retries
+    SELECT job_id, execution_id, scheduled_for, ready, false AS failed_parent FROM retries
     UNION ALL
     -- Completion callbacks created here are announced to claimers like retries.
-    SELECT c.job_id, c.id, c.scheduled_for, true FROM callback_executions c
+    SELECT c.job_id, c.id, c.scheduled_for, true, false FROM callback_executions c
+    UNION ALL
+    -- One-shot jobs now FAILED whose dependents must be settled (flows; see settle-dependents.ts).
+    SELECT u.id, NULL, NULL, NULL, true FROM job_updates u WHERE u.status = 'FAILED' AND u.has_dependents
   `.execute(trx);
-  return rows;
+  return {
+    retries: rows.filter((r) => !r.failed_parent),
+    failedParents: rows.filter((r) => r.failed_parent).map((r) => r.job_id),
+  };
 }

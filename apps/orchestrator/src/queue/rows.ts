@@ -37,6 +37,14 @@ export interface JobRow {
   concurrency_key: string | null;
   unique_key: string | null;
   unique_states: string[] | null;
+  /** Flows (issue 14): the flow it was created in and its ref there; its parents, those not settled yet, and what a
+   * failed parent does to it; whether some job depends on it. */
+  flow_id: number | null;
+  flow_ref: string | null;
+  parent_count: number;
+  waiting_parents: number;
+  on_parent_failure: 'cancel' | 'run' | null;
+  has_dependents: boolean;
 }
 
 export interface ExecutionRow {

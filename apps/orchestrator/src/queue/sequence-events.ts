@@ -6,7 +6,7 @@ export const EVENTS_CHANNEL = 'hourglass_events';
 
 /**
  * One round of the event sequencer (see 0012_events.sql for why events are numbered here and not by their
- * writers): moves up to `batch` outbox rows into `events`, numbered after the last id handed out, in outbox order.
+ * writers): moves about `batch` outbox events into `events`, numbered after the last id handed out, in outbox order.
  *
  * The row lock on event_sequencer, taken by the first statement and held to commit, makes rounds strictly one after
  * the other across every replica; the move is a second statement so that its snapshot is taken once the lock is
@@ -26,19 +26,27 @@ export async function sequenceEvents(db: Db, batch: number): Promise<{ moved: nu
     `.execute(trx);
     const lastId = Number(held[0]!.last_id);
     // ctid: the outbox has no index (its writers are the claim and report paths); a TID scan finds the picked rows.
+    // Rows (one per writing statement, see outboxInsert) are taken in seq order while the events before them number
+    // fewer than `batch`; the first is always taken.
     const { rows } = await sql<{ moved: number; last_id: number }>`
       WITH picked AS (
-        SELECT ctid AS row FROM event_outbox ORDER BY seq LIMIT ${batch}
+        SELECT row FROM (
+          SELECT ctid AS row, sum(n) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - n AS before
+          FROM (SELECT ctid, seq, n FROM event_outbox ORDER BY seq LIMIT ${batch}) o
+        ) p
+        WHERE before < ${batch}
       ),
       moved AS (
         DELETE FROM event_outbox WHERE ctid = ANY(ARRAY(SELECT row FROM picked))
-        RETURNING seq, kind, at, job_id, execution_id, runner_id, job_type, data
+        RETURNING seq, events
       ),
       numbered AS (
         INSERT INTO events (id, kind, at, job_id, execution_id, runner_id, job_type, data)
-        SELECT ${lastId}::bigint + row_number() OVER (ORDER BY seq), kind, at, job_id, execution_id, runner_id,
-               job_type, data
-        FROM moved
+        SELECT ${lastId}::bigint + row_number() OVER (ORDER BY m.seq, x.ord), x.kind, x.at, x.job_id, x.execution_id,
+               x.runner_id, x.job_type, x.data
+        FROM moved m
+        CROSS JOIN LATERAL unnest(m.events) WITH ORDINALITY
+          AS x(kind, at, job_id, execution_id, runner_id, job_type, data, ord)
         RETURNING id
       )
       UPDATE event_sequencer SET last_id = coalesce((SELECT max(id) FROM numbered), last_id)

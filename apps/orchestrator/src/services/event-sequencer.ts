@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import { sequenceEvents } from '../queue/sequence-events.js';
 
-/** The most outbox rows one round numbers (one transaction): a backlog is worked through in rounds of this size. */
+/** About the most events one round numbers (one transaction; it takes whole outbox rows): a backlog is worked through in rounds of this size. */
 const ROUND_BATCH = 5_000;
 /**
  * While writes keep coming, rounds start at most this often: each round is a transaction (a commit to flush), and
@@ -74,7 +74,7 @@ export class EventSequencer {
       try {
         this.rounds++;
         const { moved, lastId } = await sequenceEvents(this.db, ROUND_BATCH);
-        full = moved === ROUND_BATCH;
+        full = moved >= ROUND_BATCH;
         if (moved > 0) for (const fn of this.listeners) fn(lastId);
       } catch (err) {
         // The next poke or the safety net tries again; the events wait in the outbox meanwhile.

@@ -70,7 +70,7 @@ export function createServices({
     claims,
     jobs,
     timers: new TimersService(db, jobs),
-    queues: new QueuesService(db, signal, () => clock.now()),
+    queues: new QueuesService(db, signal, () => clock.now(), events.written),
     runners: new RunnersService(
       db,
       lifecycle,

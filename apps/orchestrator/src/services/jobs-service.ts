@@ -1,6 +1,8 @@
 import {
   BUILTIN_PAYLOADS,
+  type CreateFlowBody,
   type CreateJobBody,
+  type CreateJobFields,
   DEFAULT_BACKOFF,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_UNIQUE_STATES,
@@ -18,6 +20,7 @@ import type { Metrics } from '../metrics.js';
 import type { PurgeFilter } from '../queue/clean-history.js';
 import type { NewJob } from '../queue/insert-jobs.js';
 import { listJobExecutions } from '../queue/read-executions.js';
+import { parentsOf, readFlow } from '../queue/read-flows.js';
 import {
   findJob,
   findJobsByIdempotencyKey,
@@ -30,6 +33,7 @@ import type { JobRow } from '../queue/rows.js';
 import { READY_HORIZON_MS } from '../queue/timing.js';
 import { cronProblem, DEFAULT_TIMEZONE, nextOccurrence } from '../schedules/schedule.js';
 import type { DbClock } from './db-clock.js';
+import { planFlow } from './flow-graph.js';
 import type { JobTypeCatalog, JobTypeEntry } from './job-type-catalog.js';
 import type { JobWaiters } from './job-waiters.js';
 import { refusedWebhookTarget } from './outbound-check.js';
@@ -66,6 +70,8 @@ export interface CreatedJob {
   created: boolean;
   /** Not created because a job with its unique key exists (that job is `job`). */
   uniqueExisting?: boolean;
+  /** The parents of a job this create made with dependsOn. */
+  dependsOn?: number[];
   warnings: CreateWarning[];
 }
 
@@ -94,6 +100,117 @@ export class JobsService {
     opts: { headerKey?: string; fieldName?: (field: string, i: number) => string } = {},
   ): Promise<CreatedJob[]> {
     const name = opts.fieldName ?? ((field: string) => field);
+    const now = this.clock.now();
+    const { rows, types } = await this.prepare(bodies, name, opts.headerKey);
+
+    const results: (CreatedJob | undefined)[] = rows.map(() => undefined);
+    // A job skipped for its unique key whose holder became final before we could read it is inserted again: the
+    // key is free now. Twice at most; a key that keeps changing hands that fast is a conflict.
+    for (let round = 0; round < 3; round++) {
+      const pending = rows.map((r, i) => ({ r, i })).filter(({ i }) => !results[i]);
+      if (pending.length === 0) break;
+      // Jobs with parents (dependsOn, flows) go through the lifecycle's graph create (one transaction that locks the
+      // parents); they never carry a unique key, so they are all in the first round.
+      const inserted = pending.some(({ i }) => bodies[i]!.dependsOn)
+        ? await this.insertGraph(
+            pending.map(({ r, i }) => ({
+              job: r,
+              refs: [],
+              ids: bodies[i]!.dependsOn ?? [],
+              onParentFailure: bodies[i]!.onParentFailure ?? 'cancel',
+              ref: null,
+            })),
+            { flow: false, field: (k) => name('dependsOn', pending[k]!.i) },
+          ).then((g) => g.rows)
+        : await this.lifecycle.create(pending.map((p) => p.r));
+      this.created(inserted, now);
+      const matched = await this.match(
+        pending.map((p) => p.r),
+        inserted,
+      );
+      matched.forEach((m, k) => {
+        if (m)
+          results[pending[k]!.i] = {
+            ...m,
+            warnings: types.get(m.job.type) === null ? [undeclared(m.job.type)] : [],
+            ...(m.created && bodies[pending[k]!.i]!.dependsOn
+              ? { dependsOn: [...bodies[pending[k]!.i]!.dependsOn!].sort((a, b) => a - b) }
+              : {}),
+          };
+      });
+    }
+    return rows.map((r, i) => {
+      const result = results[i];
+      if (!result) {
+        throw new AppError(
+          'UNIQUE_CONFLICT',
+          `the job with unique key '${r.unique_key}' changed status while this one was created; try again`,
+        );
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Creates a flow (POST /flows): a DAG of one-shot jobs, in one transaction, or nothing. Refs, unknown refs and
+   * cycles are checked first (flow-graph.ts); the jobs are inserted parents first. Answers the flow.
+   */
+  async createFlow(body: CreateFlowBody) {
+    const plan = planFlow(body.jobs);
+    const now = this.clock.now();
+    const name = (field: string, i: number) => `jobs.${i}${field ? `.${field}` : ''}`;
+    const { rows, types } = await this.prepare(body.jobs, name);
+    const placed = new Map(plan.order.map((i, k) => [i, k]));
+    const { rows: inserted, flowId } = await this.insertGraph(
+      plan.order.map((i) => ({
+        job: rows[i]!,
+        refs: plan.refs[i]!.map((p) => placed.get(p)!),
+        ids: plan.ids[i]!,
+        onParentFailure: body.jobs[i]!.onParentFailure ?? 'cancel',
+        ref: body.jobs[i]!.ref,
+      })),
+      { flow: true, field: (k) => name('dependsOn', plan.order[k]!) },
+    );
+    this.created(inserted, now);
+    const flow = await this.getFlow(flowId!);
+    const warned = new Set(inserted.filter((j) => types.get(j.type) === null).map((j) => j.type));
+    return { flow, warnings: [...warned].map(undeclared) };
+  }
+
+  /** A flow's jobs (parents first) with their parents, and its edges. */
+  async getFlow(id: number) {
+    const flow = await readFlow(this.db, id);
+    if (!flow) throw notFound('flow', id);
+    return flow;
+  }
+
+  /** Inserts jobs with parents (see JobLifecycle.createGraph) and announces what became due or final. */
+  private async insertGraph(...args: Parameters<JobLifecycle['createGraph']>) {
+    const result = await this.lifecycle.createGraph(...args);
+    this.signal.announce(result.callbacks.map((t) => t.getTime()));
+    return result;
+  }
+
+  /** Counts and announces new jobs: those due soon wake claimers (a WAITING one has nothing to claim yet). */
+  private created(inserted: JobRow[], now: number) {
+    for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
+    this.signal.announce(
+      inserted
+        .filter((j) => j.status === 'SCHEDULED' && j.run_at.getTime() <= now + READY_HORIZON_MS)
+        .map((j) => j.run_at.getTime()),
+    );
+  }
+
+  /**
+   * Checks the bodies of a create (payloads, times, webhook targets) and turns them into rows. `fieldName` names
+   * fields in errors the way the caller's body does.
+   */
+  private async prepare(
+    bodies: readonly CreateJobFields[],
+    name: (field: string, i: number) => string,
+    headerKey?: string,
+  ): Promise<{ rows: NewJob[]; types: Map<string, JobTypeEntry | null> }> {
+    const opts = { headerKey };
     const now = this.clock.now();
     const types = await this.catalog.lookup(bodies.map((b) => b.type));
     const rows: NewJob[] = bodies.map((b, i) => {
@@ -155,39 +272,7 @@ export class JobsService {
       );
     }
 
-    const results: (CreatedJob | undefined)[] = rows.map(() => undefined);
-    // A job skipped for its unique key whose holder became final before we could read it is inserted again: the
-    // key is free now. Twice at most; a key that keeps changing hands that fast is a conflict.
-    for (let round = 0; round < 3; round++) {
-      const pending = rows.map((r, i) => ({ r, i })).filter(({ i }) => !results[i]);
-      if (pending.length === 0) break;
-      const inserted = await this.lifecycle.create(pending.map((p) => p.r));
-      for (const j of inserted) this.metrics?.jobsCreated.inc({ type: j.type });
-      this.signal.announce(
-        inserted.filter((j) => j.run_at.getTime() <= now + READY_HORIZON_MS).map((j) => j.run_at.getTime()),
-      );
-      const matched = await this.match(
-        pending.map((p) => p.r),
-        inserted,
-      );
-      matched.forEach((m, k) => {
-        if (m)
-          results[pending[k]!.i] = {
-            ...m,
-            warnings: types.get(m.job.type) === null ? [undeclared(m.job.type)] : [],
-          };
-      });
-    }
-    return rows.map((r, i) => {
-      const result = results[i];
-      if (!result) {
-        throw new AppError(
-          'UNIQUE_CONFLICT',
-          `the job with unique key '${r.unique_key}' changed status while this one was created; try again`,
-        );
-      }
-      return result;
-    });
+    return { rows, types };
   }
 
   /**
@@ -260,11 +345,12 @@ export class JobsService {
   }
 
   private async withHistory(job: JobRow) {
-    const [lastExecution, lastOccurrence] = await Promise.all([
+    const [lastExecution, lastOccurrence, dependsOn] = await Promise.all([
       lastExecutionOf(this.db, job.id),
       job.kind === 'once' ? undefined : lastOccurrenceOf(this.db, job.id),
+      job.parent_count > 0 ? parentsOf(this.db, job.id) : undefined,
     ]);
-    return { job, lastExecution: lastExecution ?? null, lastOccurrence: lastOccurrence ?? null };
+    return { job, lastExecution: lastExecution ?? null, lastOccurrence: lastOccurrence ?? null, dependsOn };
   }
 
   list(q: ListJobsQuery) {
@@ -306,9 +392,12 @@ export class JobsService {
   }
 
   async cancel(id: number) {
-    const { job, callbacks } = await this.lifecycle.cancel(id);
-    this.waiters.changed([id]);
-    this.signal.announce(callbacks.map((t) => t.getTime()));
+    const { job, callbacks, settled } = await this.lifecycle.cancel(id);
+    this.waiters.changed([id, ...settled.cancelled]);
+    this.signal.announce([
+      ...callbacks.map((t) => t.getTime()),
+      ...settled.ready.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()),
+    ]);
     return job;
   }
 }
@@ -318,7 +407,7 @@ export class JobsService {
  * the first cron time after now, or `startAt` (default now + one interval) for an interval job.
  */
 function recurringTiming(
-  b: CreateJobBody,
+  b: CreateJobFields,
   now: number,
   fail: (field: string, message: string) => Error,
 ): Pick<

@@ -8,6 +8,7 @@ import {
   readQueues,
   setQueuePaused,
 } from '../queue/queue-settings.js';
+import { recordEvents } from '../queue/record-events.js';
 import type { ReadySignal } from './ready-signal.js';
 
 /** Each live count of GET /queues stops here: the counts cost a bounded walk of an index, whatever the backlog. */
@@ -21,25 +22,36 @@ export class QueuesService {
     private readonly db: Db,
     private readonly signal: ReadySignal,
     private readonly clockNow: () => number = Date.now,
+    /** Events were written outside the lifecycle: the sequencer numbers them (see EventSequencer.poke). */
+    private readonly eventsWritten: () => void = () => {},
   ) {}
 
   async configure(name: string, body: QueueSettingsBody): Promise<Queue> {
-    await this.db.transaction().execute((trx) =>
-      configureQueue(trx, name, {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await configureQueue(trx, name, {
         concurrency: body.concurrency ?? null,
         per_key_concurrency: body.perKeyConcurrency ?? null,
         rate_limit: body.rateLimit?.limit ?? null,
         rate_period_ms: body.rateLimit?.periodMs ?? null,
         rate_per_key: body.rateLimit?.perKey ?? false,
-      }),
-    );
+      });
+      const { name: queue, ...limits } = settings(row);
+      await recordEvents(trx, [{ kind: 'queue.configured', data: { queue, ...limits } }]);
+    });
+    this.eventsWritten();
     // Limits raised or removed: what waited on them may be claimable now.
     this.signal.announce([this.clockNow()]);
     return this.get(name);
   }
 
   async setPaused(name: string, paused: boolean): Promise<Queue> {
-    await this.db.transaction().execute((trx) => setQueuePaused(trx, name, paused));
+    await this.db.transaction().execute(async (trx) => {
+      const row = await setQueuePaused(trx, name, paused);
+      await recordEvents(trx, [
+        { kind: paused ? 'queue.paused' : 'queue.resumed', data: { queue: row.name } },
+      ]);
+    });
+    this.eventsWritten();
     // Resumed: wake the runners waiting, here and on every replica (the usual ready signal).
     if (!paused) this.signal.announce([this.clockNow()]);
     return this.get(name);

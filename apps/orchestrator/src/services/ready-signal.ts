@@ -9,11 +9,12 @@ import type { ListenConnection } from './listen-connection.js';
 import { NotifyBatcher } from './notify-batcher.js';
 
 /**
- * Timers fire this long after a due time. Due times are whole ms (PostgreSQL keeps µs) and the database clock
- * offset is an estimate, so a timer set exactly at the due time can fire just before the row is due; the claim
- * then finds nothing and the waiter slept on until the safety net (a second by default) instead of the due time.
+ * Timers aim this long after a due time: due times travel as whole ms (getTime() drops PostgreSQL's µs), so the
+ * row can be due up to a millisecond after the ms it is announced at; a claim made before that finds nothing and
+ * the waiter sleeps on until the safety net. Timers never fire early on this replica's clock (see `at`), so this
+ * is all the slack needed. (It was 5 ms, which also absorbed early timers; issue 15 measured timer lateness.)
  */
-const WAKE_SLACK_MS = 5;
+const WAKE_SLACK_MS = 1;
 
 /**
  * Wakes this replica's waiting claimers when executions become claimable, wherever that happened:
@@ -86,16 +87,26 @@ export class ReadySignal {
         continue;
       }
       if (this.timers.has(t)) continue;
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(t);
-          this.wake();
-        },
-        t - now + WAKE_SLACK_MS,
-      );
-      this.timers.set(t, timer);
+      this.at(t, t + WAKE_SLACK_MS);
     }
     if (wakeNow) this.wake();
+  }
+
+  /**
+   * Wakes at `target` on the database clock, never before. A Node.js timer can fire a few ms early: libuv measures
+   * its delay from the loop's cached time, which lags the real time by however long the loop was busy. Early, it
+   * is set again for what is left.
+   */
+  private at(t: number, target: number): void {
+    const timer = setTimeout(
+      () => {
+        if (this.clock.now() < target) return this.at(t, target);
+        this.timers.delete(t);
+        this.wake();
+      },
+      Math.max(1, target - this.clock.now()),
+    );
+    this.timers.set(t, timer);
   }
 
   private wake(): void {

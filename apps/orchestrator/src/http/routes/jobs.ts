@@ -98,18 +98,18 @@ export const jobRoutes =
       },
       async (req, reply) => {
         if (req.query.wait <= 0) {
-          const { job, lastExecution, lastOccurrence } = await s.jobs.get(req.params.id);
-          return toJob(job, lastExecution, lastOccurrence);
+          const { job, lastExecution, lastOccurrence, dependsOn } = await s.jobs.get(req.params.id);
+          return toJob(job, lastExecution, lastOccurrence, dependsOn);
         }
         // Stop waiting as soon as the caller hangs up (see the long-poll claim in runners.ts).
         const gone = new AbortController();
         reply.raw.once('close', () => gone.abort());
-        const { job, lastExecution, lastOccurrence } = await s.jobs.getWhenFinal(
+        const { job, lastExecution, lastOccurrence, dependsOn } = await s.jobs.getWhenFinal(
           req.params.id,
           req.query.wait * 1000,
           gone.signal,
         );
-        return toJob(job, lastExecution, lastOccurrence);
+        return toJob(job, lastExecution, lastOccurrence, dependsOn);
       },
     );
 
@@ -249,6 +249,6 @@ function withWarnings<J extends object>(
 
 /** The answer about one job of a create: with its warnings, and `uniqueExisting` when its unique key held. */
 function answer(r: CreatedJob) {
-  const job = withWarnings(toJob(r.job), r.warnings);
+  const job = withWarnings(toJob(r.job, undefined, undefined, r.dependsOn), r.warnings);
   return r.uniqueExisting ? { ...job, uniqueExisting: true } : job;
 }

@@ -102,6 +102,7 @@ export const runnerRoutes =
             leaseExpiresAt: r.lease_expires_at.toISOString(),
             timeoutMs: r.timeout_ms,
             occurrenceId: r.occurrence_id,
+            ...(r.parents ? { parents: r.parents } : {}),
           })),
         };
       },
