@@ -3,9 +3,8 @@
  * Prints the machine, the settings, every run and the median, beside the targets of issue 2.
  *
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
- *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|writes] [--timeout S]
- *              [--timers N]
- *              [--timer-spread S] [--cleaner-batch N]
+ *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|writes|soak]
+ *              [--timeout S] [--timers N] [--timer-spread S] [--cleaner-batch N] [--duration S]
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
  * server in a temporary directory with the default durability settings. Service settings not set here
@@ -27,8 +26,10 @@ import {
 } from './backlog.js';
 import { type CpuUsage, startCpuMeter } from './cpu.js';
 import { type LatencyResult, runLatency } from './latency.js';
+import { describeRssChange, type RssReading, withRssReadings } from './memory.js';
 import { PROFILE_SERVER_SETTINGS, runProfileScenario } from './profile.js';
 import { runCreateToResult } from './result.js';
+import { printSoak, runSoak, soakWarmup } from './soak.js';
 import { type BenchPostgres, type Stack, startPostgres, startStack } from './stack.js';
 import { formatNumber, type LatencySummary, median, renderTable } from './stats.js';
 import { QUEUE_RUNS, runThroughput, type ThroughputResult, throughputRun } from './throughput.js';
@@ -61,6 +62,7 @@ function options() {
       timers: { type: 'string' },
       'timer-spread': { type: 'string' },
       'cleaner-batch': { type: 'string' },
+      duration: { type: 'string' },
     },
     strict: true,
   });
@@ -75,10 +77,12 @@ function options() {
   const quick = values.quick === true;
   const scenario = values.scenario as string;
   if (
-    !['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile', 'writes'].includes(scenario)
+    !['all', 'throughput', 'latency', 'result', 'timers', 'backlog', 'profile', 'writes', 'soak'].includes(
+      scenario,
+    )
   ) {
     throw new Error(
-      `--scenario must be all, throughput, latency, result, timers, backlog, profile or writes, got '${scenario}'`,
+      `--scenario must be all, throughput, latency, result, timers, backlog, profile, writes or soak, got '${scenario}'`,
     );
   }
   return {
@@ -100,6 +104,9 @@ function options() {
     profile: scenario === 'profile',
     /** Not part of `all`: WAL written per job by step, with nothing else running (writes.ts). */
     writes: scenario === 'writes',
+    /** Not part of `all`: minutes at full load, sampling the services' memory (soak.ts). */
+    soak: scenario === 'soak',
+    durationS: int('duration', quick ? 20 : 300, 2),
     /** Rows per cleaner statement in the backlog scenario (the orchestrator's CLEANER_BATCH default). */
     cleanerBatch: int(
       'cleaner-batch',
@@ -206,6 +213,11 @@ async function main() {
     await runWritesScenario(server, opts.quick ? 1 : 5);
     return;
   }
+  if (opts.soak) {
+    await runSoakScenario(server, opts);
+    console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
   if (opts.backlog) {
     await runBacklogScenario(server, opts);
     console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -243,7 +255,10 @@ async function main() {
     `iterations: ${opts.iterations}${opts.quick ? ' (quick)' : ''}; fresh database and processes per run\n`,
   );
 
-  const throughput: (ThroughputResult & { cpu: CpuUsage })[] = [];
+  const throughput: (ThroughputResult & {
+    cpu: CpuUsage;
+    rss: { before: RssReading; after: RssReading };
+  })[] = [];
   // Issue 14: the same run in a queue with limits, beside the unlimited one (same stack settings, fresh each).
   const limited = {
     perKey: [] as (ThroughputResult & { cpu: CpuUsage })[],
@@ -257,13 +272,16 @@ async function main() {
   for (let i = 1; i <= opts.iterations; i++) {
     if (opts.throughput) {
       const r = await withStack(server, opts, (stack) =>
-        runThroughput(stack, throughputRun(opts.jobs, opts.timeoutMs)),
+        withRssReadings(stack.servicePids(), () =>
+          runThroughput(stack, throughputRun(opts.jobs, opts.timeoutMs)),
+        ),
       );
       throughput.push(r);
       console.log(
         `run ${i} throughput: ${formatNumber(r.jobsPerSecond)} jobs/s (${r.seconds.toFixed(2)} s); ` +
           `creates ${formatNumber(r.createPerSecond)} jobs/s (${r.createSeconds.toFixed(2)} s); ${cpuNote(r.cpu)}`,
       );
+      console.log(`run ${i} RSS, run start → end: ${describeRssChange(r.rss.before, r.rss.after)}`);
       for (const key of ['perKey', 'concurrency'] as const) {
         const { label, run } = QUEUE_RUNS[key];
         const q = await withStack(server, opts, (stack) =>
@@ -376,6 +394,17 @@ async function main() {
       throughput.map((r) => r.cpu.others),
       1,
     );
+    const MB = 2 ** 20;
+    row(
+      'throughput run: orchestrator RSS at its end (MB)',
+      throughput.map((r) => (r.rss.after.orchestrator ?? Number.NaN) / MB),
+      0,
+    );
+    row(
+      'throughput run: largest runner RSS at its end (MB)',
+      throughput.map((r) => Math.max(...r.rss.after.runners.map((b) => b ?? Number.NaN)) / MB),
+      0,
+    );
   }
   if (latency.length > 0) {
     row(
@@ -459,6 +488,26 @@ async function main() {
       'CPU time used outside the benchmark during the run (a busy machine).',
   );
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** `--scenario soak` (see soak.ts): one stack at full load for `--duration` seconds, its memory sampled. */
+async function runSoakScenario(server: BenchPostgres, opts: Options) {
+  const soak = {
+    durationS: opts.durationS,
+    warmupS: soakWarmup(opts.durationS),
+    sampleMs: opts.durationS <= 60 ? 1_000 : 2_000,
+    // With DATABASE_URL the server's processes may be on another machine, or serve others.
+    postgres: server.source === 'embedded',
+  };
+  console.log(`Hourglass benchmark: soak (PostgreSQL ${server.version}, ${server.durability})`);
+  console.log(`services:   ${settingsLine(opts)}`);
+  console.log(
+    `load:       ${opts.durationS} s at full load: a backlog of 5,000 ready noop jobs topped up with ` +
+      `POST /jobs/batch of 1,000; RSS sampled every ${soak.sampleMs / 1000} s, warm-up ${soak.warmupS.toFixed(0)} s` +
+      `${opts.quick ? ' (quick)' : ''}\n`,
+  );
+  const r = await withStack(server, opts, (stack) => runSoak(stack, soak));
+  printSoak(r, soak, cpuNote(r.cpu));
 }
 
 /** `--scenario backlog` (see backlog.ts): the same measures on an empty database and on a loaded one. */

@@ -34,10 +34,17 @@ export class Reporter {
     private readonly batchSize: number,
     private readonly flushMs: number,
     private readonly log: Logger,
+    /** Called after the orchestrator answered a batch, i.e. when `waiting` went down. */
+    private readonly onAnswered: () => void = () => {},
   ) {}
 
   get pending(): number {
     return this.queue.size + this.refused.size;
+  }
+
+  /** Reports not yet sent or answered (those refused even alone, kept aside, not counted). */
+  get waiting(): number {
+    return this.queue.size;
   }
 
   /** Executions whose outcome the orchestrator has not yet answered with a verdict. */
@@ -122,6 +129,7 @@ export class Reporter {
     });
     const sent = new Map(batch);
     for (const [id] of batch) this.queue.delete(id);
+    this.onAnswered();
     for (const r of reply.results) {
       if (r.verdict === 'conflict') {
         this.log.warn(

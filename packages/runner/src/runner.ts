@@ -134,6 +134,7 @@ class RunnerLoop implements Runner {
       positiveInt('reportBatchSize', options.reportBatchSize, 200),
       options.reportFlushMs ?? 5,
       this.log,
+      () => this.wakeClaimLoop(),
     );
     this.stopped = new Promise((r) => {
       this.markStopped = r;
@@ -313,7 +314,12 @@ class RunnerLoop implements Runner {
   private async claimLoop(): Promise<void> {
     let errorDelay = 250;
     while (!this.stopping) {
-      const free = this.concurrency - this.running.size;
+      // Reports waiting for an answer count too, past as many as run at once. A busy orchestrator can answer claims
+      // sooner than batches of reports (at most 1,000 a request, one request at a time): without this bound the
+      // runner kept claiming and held ever more finished work, in memory and in every heartbeat, which lists at most
+      // 10,000 (`pnpm bench --scenario soak`, busy machine: up to 11,000 held by 2 runners of 500).
+      const unanswered = Math.max(0, this.reporter.waiting - this.concurrency);
+      const free = this.concurrency - this.running.size - unanswered;
       if (free <= 0) {
         await new Promise<void>((r) => {
           this.slotFreed = r;
@@ -374,10 +380,15 @@ class RunnerLoop implements Runner {
           'execution did not succeed',
         );
       }
-      const wake = this.slotFreed;
-      this.slotFreed = undefined;
-      wake?.();
+      this.wakeClaimLoop();
     });
+  }
+
+  /** A slot may have freed (an execution finished, or reports were answered): the claim loop looks again. */
+  private wakeClaimLoop(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
   }
 
   /** A hook that throws is logged; it must not stop the loop or lose an execution. */

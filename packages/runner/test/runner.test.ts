@@ -98,3 +98,92 @@ test('a registration the orchestrator refuses (400) is not retried: start() reje
     peer.close();
   }
 });
+
+test('reports slower than claims hold claims back: a runner holds at most twice its concurrency', async () => {
+  // An orchestrator that hands out work at once but answers reports only after 200 ms, as a busy one can (found
+  // by `pnpm bench --scenario soak`: the runners kept claiming and held ever more finished work).
+  const concurrency = 10;
+  let nextId = 1;
+  let answered = 0;
+  let mostHeld = 0;
+  const held = () => nextId - 1 - answered;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const reply = (status: number, value?: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value ?? {}));
+      const url = new URL(req.url ?? '/', 'http://peer');
+      if (url.pathname === '/runners/register') {
+        return reply(200, {
+          id: '00000000-0000-4000-8000-000000000002',
+          heartbeatIntervalMs: 10_000,
+          leaseMs: 30_000,
+          maxWaitSeconds: 30,
+        });
+      }
+      if (url.pathname.endsWith('/heartbeat')) {
+        return reply(200, {
+          cancel: [],
+          drain: false,
+          leaseExpiresAt: new Date(Date.now() + 30_000).toISOString(),
+        });
+      }
+      if (url.pathname.endsWith('/next-job')) {
+        const executions = Array.from({ length: Number(url.searchParams.get('max')) }, () => ({
+          id: nextId++,
+          jobId: nextId,
+          type: 'quick',
+          payload: {},
+          attempt: 1,
+          maxAttempts: 3,
+          scheduledFor: new Date().toISOString(),
+          leaseExpiresAt: new Date(Date.now() + 30_000).toISOString(),
+          timeoutMs: null,
+          occurrenceId: null,
+        }));
+        mostHeld = Math.max(mostHeld, held());
+        return reply(200, { executions });
+      }
+      if (url.pathname === '/executions/complete') {
+        const { results } = JSON.parse(body) as { results: { executionId: number }[] };
+        setTimeout(() => {
+          answered += results.length;
+          reply(200, {
+            results: results.map((r) => ({
+              executionId: r.executionId,
+              verdict: 'recorded',
+              status: 'SUCCEEDED',
+            })),
+          });
+        }, 200);
+        return;
+      }
+      reply(204);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const runner = createRunner({
+    orchestratorUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    handlers: [defineHandler({ type: 'quick', handle: () => null })],
+    concurrency,
+    logger: silent,
+    handleSignals: false,
+  });
+  try {
+    await runner.start();
+    // Ten rounds of work answered (a report round trip is 200 ms: about 2 s), bounded in time for a busy machine.
+    for (let waited = 0; answered < 10 * concurrency && waited < 30_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(answered).toBeGreaterThanOrEqual(10 * concurrency);
+    // Never more than the executions running plus as many unanswered reports; unbounded, it was hundreds.
+    expect(mostHeld).toBeLessThanOrEqual(2 * concurrency);
+  } finally {
+    await runner.stop();
+    server.close();
+  }
+});
