@@ -37,9 +37,14 @@ export interface ClaimedRow {
  *
  * Queues without limits (issue 14) take the path this function always had: one transaction of two statements, the
  * first setting planner guards (below) and naming the limited queues that have due work, the second claiming from
- * every other queue. Only when a limited queue has due work does a claim go on to claimLimitedQueue (one short
- * transaction per such queue, each holding that queue's row lock) and then to a second unlimited claim for what is
- * left, so limits cost nothing where none are set.
+ * every other queue. Only when a limited queue has due work does the claim go on, in the same transaction, to that
+ * queue (claimLimitedIn: its row lock, then its claim), so limits cost nothing where none are set. A claim from a
+ * limited queue is on the path from one execution's end to the next one's start, and every round trip on it costs
+ * throughput when the limit is small (pnpm bench, issue 14's leftovers): one transaction of four statements where
+ * this took three transactions and eleven round trips. The unlimited claim comes first, so that the queue's lock is
+ * not held while it runs (other claimers of that queue would wait for it); the lock is held from its statement to
+ * the commit. Further limited queues with due work (rare: a runner serving several) are claimed one transaction
+ * each, so that no claim holds two queues' locks at once.
  *
  * Every claim holds a shared advisory lock (QUEUE_SETTINGS_LOCK) for its transaction; configuring or pausing a
  * queue takes it exclusively, so a change of settings waits for the claims in flight and every later claim sees it
@@ -63,28 +68,39 @@ export interface ClaimedRow {
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
 export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
-  const first = await db.transaction().execute(async (trx) => {
-    const limited = await startClaim(trx, claim, at);
-    return { limited, rows: limited.length === 0 ? await unlimitedClaim(trx, claim, claim.max, at) : [] };
-  });
-  if (first.limited.length === 0) return first.rows;
-  const rows: ClaimedRow[] = [];
   // A random order, so that no limited queue is always served last by runners with little room.
-  for (const queue of shuffled(first.limited)) {
+  let limited: string[] = [];
+  let stuck: string | undefined;
+  let rows: ClaimedRow[];
+  try {
+    rows = await db.transaction().execute(async (trx) => {
+      limited = shuffled(await startClaim(trx, claim, at));
+      const rows = await unlimitedClaim(trx, claim, claim.max, at);
+      const first = limited.shift();
+      if (first === undefined || rows.length >= claim.max) return rows;
+      stuck = first;
+      const more = await claimLimitedIn(trx, first, { ...claim, max: claim.max - rows.length }, at);
+      stuck = undefined;
+      return [...rows, ...more];
+    });
+  } catch (err) {
+    // The first limited queue's row was held past lock_timeout (a settings change stuck behind something): that
+    // queue is passed over for this claim, and the rest is claimed again without it (the failed transaction
+    // claimed nothing).
+    if (stuck === undefined || !lockTimedOut(err)) throw err;
+    rows = await db.transaction().execute(async (trx) => {
+      await startClaim(trx, claim, at);
+      return unlimitedClaim(trx, claim, claim.max, at);
+    });
+  }
+  for (const queue of limited) {
     if (rows.length >= claim.max) break;
     rows.push(...(await claimLimitedQueue(db, queue, { ...claim, max: claim.max - rows.length }, at)));
   }
-  if (rows.length < claim.max) {
-    const max = claim.max - rows.length;
-    rows.push(
-      ...(await db.transaction().execute(async (trx) => {
-        await startClaim(trx, claim, at);
-        return unlimitedClaim(trx, claim, max, at);
-      })),
-    );
-  }
   return rows;
 }
+
+const lockTimedOut = (err: unknown) => (err as { code?: string }).code === '55P03';
 
 /** Key of the advisory lock claims hold shared and queue changes exclusively (see claimExecutions). */
 export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
@@ -93,6 +109,13 @@ export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
  * The claim transaction's first statement: planner guards, the shared settings lock, and the limited queues (not
  * paused, served by the runner) that have due work of its types: a probe of executions_claimable_by_queue each,
  * and nothing at all when no queue has limits (queues_special is empty).
+ *
+ * A queue visibly at its `concurrency` (as many RUNNING as the limit, counted up to the limit in
+ * executions_running_by_queue) is left out: its claim would wait for the queue's lock only to take nothing. On a
+ * small limit that is every other claim (a runner polls again as soon as it receives work, before anything ended),
+ * and those claims held up the one that could take the room a report had just freed. Leaving a queue out only ever
+ * claims less; the report that frees room there commits after this read and wakes the waiters (see
+ * ClaimDispatcher, which serves again a claim such a wake-up overtook).
  */
 async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<string[]> {
   // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
@@ -106,6 +129,11 @@ async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): P
              SELECT q.name FROM queues q
              WHERE ${LIMITED} AND NOT q.paused
                AND (${queues as string[] | null}::text[] IS NULL OR q.name = ANY(${queues as string[] | null}::text[]))
+               AND (q.concurrency IS NULL OR (
+                 SELECT count(*) FROM (
+                   SELECT 1 FROM executions r WHERE r.queue = q.name AND r.status = 'RUNNING' LIMIT q.concurrency
+                 ) running
+               ) < q.concurrency)
                AND EXISTS (
                  SELECT 1 FROM executions e
                  WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
@@ -247,23 +275,29 @@ export async function claimLimitedQueue(
   at: Date | null = null,
 ): Promise<ClaimedRow[]> {
   try {
-    return await db.transaction().execute(async (trx) => {
-      const { rows } = await sql<QueueLimits>`
-        SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
-               pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
-               q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
-        FROM queues q WHERE q.name = ${queue}
-        FOR UPDATE
-      `.execute(trx);
-      const limits = rows[0];
-      if (!limits || limits.paused) return [];
-      const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
-      return claimed;
-    });
+    return await db.transaction().execute((trx) => claimLimitedIn(trx, queue, claim, at));
   } catch (err) {
-    if ((err as { code?: string }).code === '55P03') return [];
+    if (lockTimedOut(err)) return [];
     throw err;
   }
+}
+
+/**
+ * claimLimitedQueue's two statements, in a transaction of the caller's (which the queue's row lock lasts until):
+ * the lock (and the planner guards and settings lock of startClaim, harmless to repeat), then the claim.
+ */
+async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | null): Promise<ClaimedRow[]> {
+  const { rows } = await sql<QueueLimits>`
+    SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
+           pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
+           q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
+    FROM queues q WHERE q.name = ${queue}
+    FOR UPDATE
+  `.execute(trx);
+  const limits = rows[0];
+  if (!limits || limits.paused) return [];
+  const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
+  return claimed;
 }
 
 function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim, at: Date | null) {
