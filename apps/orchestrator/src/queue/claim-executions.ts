@@ -14,6 +14,12 @@ export interface Claim {
   max: number;
   leaseMs: number;
   maxBytes: number;
+  /**
+   * Called when the claim left due work in a rate-limited queue whose window is full, with the moment the window
+   * next lets a claim through (database clock), so that waiting claimers can be woken then (issue 14's leftovers:
+   * they slept until the safety net).
+   */
+  onWindowFull?: (opensAt: Date) => void;
 }
 
 export interface ClaimedRow {
@@ -297,7 +303,38 @@ async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | n
   const limits = rows[0];
   if (!limits || limits.paused) return [];
   const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
+  if (limits.rate_limit !== null && claimed.length < claim.max && claim.onWindowFull) {
+    const opensAt = await windowOpensAt(trx, queue, limits, claim, at);
+    if (opensAt) claim.onWindowFull(opensAt);
+  }
   return claimed;
+}
+
+/**
+ * When a rate-limited queue's window next lets a claim through: the oldest claim in the window leaves it one period
+ * after it was made. Null when the queue has no due work of the claim's types left, or (a queue-wide limit) when the
+ * window is not full, so nothing waits on it. With a per-key rate, the oldest claim of any key: the key it frees may
+ * have nothing due, and that wake-up's claim then finds the next moment.
+ */
+async function windowOpensAt(
+  trx: Db,
+  queue: string,
+  limits: QueueLimits,
+  { types }: Claim,
+  at: Date | null,
+): Promise<Date | null> {
+  const now = at ? atOrNow(at) : sql`statement_timestamp()`;
+  const period = sql`${limits.rate_period_ms ?? 0} * interval '1 millisecond'`;
+  const { rows } = await sql<{ opens_at: Date }>`
+    SELECT min(r.claimed_at) + ${period} AS opens_at FROM queue_rate_claims r
+    WHERE r.queue = ${queue} AND r.claimed_at > ${now} - ${period}
+      AND EXISTS (
+        SELECT 1 FROM executions e
+        WHERE e.queue = ${queue} AND e.status = 'PENDING' AND e.ready AND e.job_type = ANY(${types as string[]}::text[])
+      )
+    HAVING ${limits.rate_per_key} OR count(*) >= ${limits.rate_limit}
+  `.execute(trx);
+  return rows[0]?.opens_at ?? null;
 }
 
 function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim, at: Date | null) {

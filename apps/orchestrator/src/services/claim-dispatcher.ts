@@ -45,13 +45,13 @@ export class ClaimDispatcher {
 
   constructor(
     private readonly lifecycle: JobLifecycle,
-    signal: ReadySignal,
+    private readonly ready: ReadySignal,
     private readonly leaseMs: number,
     /** Payload bytes a claim answer may carry (see CLAIM_MAX_BYTES). */
     private readonly maxBytes: number,
     private readonly log: Logger,
   ) {
-    this.unsubscribe = signal.onWake(() => {
+    this.unsubscribe = ready.onWake(() => {
       this.wakes++;
       this.serve();
     });
@@ -92,6 +92,8 @@ export class ClaimDispatcher {
       max: req.max,
       leaseMs: this.leaseMs,
       maxBytes: this.maxBytes,
+      // A rate-limited queue with work left: wake the waiters when its window lets the next claim through.
+      onWindowFull: (opensAt) => this.ready.wakeAt([opensAt.getTime()]),
     });
     if (rows.length > 0 && req.signal.aborted) {
       await this.lifecycle.release(
