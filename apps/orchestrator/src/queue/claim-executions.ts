@@ -80,8 +80,9 @@ export async function claimExecutions(db: Db, claim: Claim, at: Date | null = nu
   let rows: ClaimedRow[];
   try {
     rows = await db.transaction().execute(async (trx) => {
-      limited = shuffled(await startClaim(trx, claim, at));
-      const rows = await unlimitedClaim(trx, claim, claim.max, at);
+      const start = await startClaim(trx, claim, at);
+      limited = shuffled(start.limited);
+      const rows = start.open_due ? await unlimitedClaim(trx, claim, claim.max, at) : [];
       const first = limited.shift();
       if (first === undefined || rows.length >= claim.max) return rows;
       stuck = first;
@@ -123,12 +124,12 @@ export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
  * claims less; the report that frees room there commits after this read and wakes the waiters (see
  * ClaimDispatcher, which serves again a claim such a wake-up overtook).
  */
-async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<string[]> {
+async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<ClaimStart> {
   // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
   // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
   // waits behind it. It fails instead, and the waiters are served on the next wake-up.
   const now = atOrNow(at);
-  const { rows } = await sql<{ limited: string[] }>`
+  const { rows } = await sql<ClaimStart>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
            ARRAY(
@@ -145,9 +146,28 @@ async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): P
                  WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
                    AND e.job_type = ANY(${types as string[]}::text[])
                )
-           ) AS limited
+           ) AS limited,
+           CASE WHEN NOT EXISTS (SELECT 1 FROM queues q WHERE ${LIMITED}) THEN true ELSE EXISTS (
+             WITH RECURSIVE ${lanesCte(types, queues)}
+             SELECT 1 FROM lanes l
+             WHERE EXISTS (
+               SELECT 1 FROM executions e
+               WHERE e.status = 'PENDING' AND e.ready AND e.job_type = l.type AND e.queue = l.queue
+             )
+           ) END AS open_due
   `.execute(trx);
-  return rows[0]!.limited;
+  return rows[0]!;
+}
+
+interface ClaimStart {
+  /** Limited queues with due work of the claim's types and visible room (see startClaim). */
+  limited: string[];
+  /**
+   * Whether a queue without limits may have due work for the claim: always true when no queue has limits (the
+   * unlimited path is not probed twice); else a probe of its lanes, so that a claim of only limited work (or of
+   * nothing, in a full queue) skips the unlimited claim's statement and round trip.
+   */
+  open_due: boolean;
 }
 
 /** A queue with a limit (see queues_special, which holds these and paused ones). */
@@ -189,29 +209,7 @@ export function claimStatement(
 ) {
   const now = atOrNow(at);
   const due = sql`e.status = 'PENDING' AND e.ready`;
-  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
-  const lanes =
-    queues === null
-      ? sql`
-    walk(type, queue) AS (
-      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
-      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
-      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
-      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
-      FROM unnest(${types as string[]}::text[]) AS t(type)
-      UNION ALL
-      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
-      FROM walk w WHERE w.queue IS NOT NULL
-    ),
-    lanes AS (
-      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
-    )`
-      : sql`
-    lanes AS (
-      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
-      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
-      WHERE ${open}
-    )`;
+  const lanes = lanesCte(types, queues);
   const picked = sql`${lanes},
     picked AS (
       SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM lanes l
@@ -226,6 +224,35 @@ export function claimStatement(
       LIMIT ${max}
     )`;
   return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
+}
+
+/**
+ * The lanes a claim from queues without limits walks (see claimStatement): a `lanes(type, queue)` CTE, preceded by
+ * the recursive `walk` it reads for a runner serving every queue (so: WITH RECURSIVE).
+ */
+function lanesCte(types: readonly string[], queues: readonly string[] | null) {
+  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
+  return queues === null
+    ? sql`
+    walk(type, queue) AS (
+      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
+      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
+      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
+      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
+      FROM unnest(${types as string[]}::text[]) AS t(type)
+      UNION ALL
+      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
+      FROM walk w WHERE w.queue IS NOT NULL
+    ),
+    lanes AS (
+      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
+    )`
+    : sql`
+    lanes AS (
+      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
+      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
+      WHERE ${open}
+    )`;
 }
 
 /** The queue of the first lane at or after (type, queue), or null when that lane is of another type (or none). */
