@@ -4,7 +4,15 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { QUEUE_SETTINGS_LOCK } from '../src/queue/claim-executions.js';
-import { claim, completeOk, createJobs, registerRunner, replicasPerFile, succeeded } from './helpers.js';
+import {
+  claim,
+  completeOk,
+  createJobs,
+  eventually,
+  registerRunner,
+  replicasPerFile,
+  succeeded,
+} from './helpers.js';
 
 /**
  * Runners waiting on a queue with limits are woken when a claim can succeed again (issue 14's leftovers), not by
@@ -26,13 +34,9 @@ function waitingClaim(o: TestOrchestrator, runnerId: string, wait = 20) {
   return claim(o, runnerId, { max: 1, wait }).then((got) => ({ got, tookMs: Date.now() - startedAt }));
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean) {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
+/** Resolves once `check` holds (within 10 s). */
+const waitUntil = (what: string, check: () => Promise<boolean> | boolean) =>
+  eventually(what, async () => ((await check()) ? true : undefined), 10_000, 20);
 
 test.each([
   ['on the same replica', () => a],
