@@ -59,7 +59,7 @@ export function replicasPerFile(env?: Record<string, string>): [TestOrchestrator
 
 export async function registerRunner(
   o: TestOrchestrator,
-  body: { types?: string[]; capacity?: number; name?: string; host?: string } = {},
+  body: { types?: string[]; capacity?: number; name?: string; host?: string; queues?: string[] } = {},
 ): Promise<string> {
   const res = await o.app.inject({
     method: 'POST',

@@ -16,6 +16,12 @@ export interface Claim {
   max: number;
   leaseMs: number;
   maxBytes: number;
+  /**
+   * Called when the claim left due work in a rate-limited queue whose window is full, with the moment the window
+   * next lets a claim through (database clock), so that waiting claimers can be woken then (issue 14's leftovers:
+   * they slept until the safety net).
+   */
+  onWindowFull?: (opensAt: Date) => void;
 }
 
 export interface ClaimedRow {
@@ -41,9 +47,14 @@ export interface ClaimedRow {
  *
  * Queues without limits (issue 14) take the path this function always had: one transaction of two statements, the
  * first setting planner guards (below) and naming the limited queues that have due work, the second claiming from
- * every other queue. Only when a limited queue has due work does a claim go on to claimLimitedQueue (one short
- * transaction per such queue, each holding that queue's row lock) and then to a second unlimited claim for what is
- * left, so limits cost nothing where none are set.
+ * every other queue. Only when a limited queue has due work does the claim go on, in the same transaction, to that
+ * queue (claimLimitedIn: its row lock, then its claim), so limits cost nothing where none are set. A claim from a
+ * limited queue is on the path from one execution's end to the next one's start, and every round trip on it costs
+ * throughput when the limit is small (pnpm bench, issue 14's leftovers): one transaction of four statements where
+ * this took three transactions and eleven round trips. The unlimited claim comes first, so that the queue's lock is
+ * not held while it runs (other claimers of that queue would wait for it); the lock is held from its statement to
+ * the commit. Further limited queues with due work (rare: a runner serving several) are claimed one transaction
+ * each, so that no claim holds two queues' locks at once.
  *
  * Every claim holds a shared advisory lock (QUEUE_SETTINGS_LOCK) for its transaction; configuring or pausing a
  * queue takes it exclusively, so a change of settings waits for the claims in flight and every later claim sees it
@@ -67,28 +78,40 @@ export interface ClaimedRow {
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
 export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
-  const first = await db.transaction().execute(async (trx) => {
-    const limited = await startClaim(trx, claim, at);
-    return { limited, rows: limited.length === 0 ? await unlimitedClaim(trx, claim, claim.max, at) : [] };
-  });
-  if (first.limited.length === 0) return first.rows;
-  const rows: ClaimedRow[] = [];
   // A random order, so that no limited queue is always served last by runners with little room.
-  for (const queue of shuffled(first.limited)) {
+  let limited: string[] = [];
+  let stuck: string | undefined;
+  let rows: ClaimedRow[];
+  try {
+    rows = await db.transaction().execute(async (trx) => {
+      const start = await startClaim(trx, claim, at);
+      limited = shuffled(start.limited);
+      const rows = start.open_due ? await unlimitedClaim(trx, claim, claim.max, at) : [];
+      const first = limited.shift();
+      if (first === undefined || rows.length >= claim.max) return rows;
+      stuck = first;
+      const more = await claimLimitedIn(trx, first, { ...claim, max: claim.max - rows.length }, at);
+      stuck = undefined;
+      return [...rows, ...more];
+    });
+  } catch (err) {
+    // The first limited queue's row was held past lock_timeout (a settings change stuck behind something): that
+    // queue is passed over for this claim, and the rest is claimed again without it (the failed transaction
+    // claimed nothing).
+    if (stuck === undefined || !lockTimedOut(err)) throw err;
+    rows = await db.transaction().execute(async (trx) => {
+      await startClaim(trx, claim, at);
+      return unlimitedClaim(trx, claim, claim.max, at);
+    });
+  }
+  for (const queue of limited) {
     if (rows.length >= claim.max) break;
     rows.push(...(await claimLimitedQueue(db, queue, { ...claim, max: claim.max - rows.length }, at)));
   }
-  if (rows.length < claim.max) {
-    const max = claim.max - rows.length;
-    rows.push(
-      ...(await db.transaction().execute(async (trx) => {
-        await startClaim(trx, claim, at);
-        return unlimitedClaim(trx, claim, max, at);
-      })),
-    );
-  }
   return rows;
 }
+
+const lockTimedOut = (err: unknown) => (err as { code?: string }).code === '55P03';
 
 /** Key of the advisory lock claims hold shared and queue changes exclusively (see claimExecutions). */
 export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
@@ -97,27 +120,58 @@ export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
  * The claim transaction's first statement: planner guards, the shared settings lock, and the limited queues (not
  * paused, served by the runner) that have due work of its types: a probe of executions_claimable_by_queue each,
  * and nothing at all when no queue has limits (queues_special is empty).
+ *
+ * A queue visibly at its `concurrency` (as many RUNNING as the limit, counted up to the limit in
+ * executions_running_by_queue) is left out: its claim would wait for the queue's lock only to take nothing. On a
+ * small limit that is every other claim (a runner polls again as soon as it receives work, before anything ended),
+ * and those claims held up the one that could take the room a report had just freed. Leaving a queue out only ever
+ * claims less; the report that frees room there commits after this read and wakes the waiters (see
+ * ClaimDispatcher, which serves again a claim such a wake-up overtook).
  */
-async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<string[]> {
+async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<ClaimStart> {
   // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
   // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
   // waits behind it. It fails instead, and the waiters are served on the next wake-up.
   const now = atOrNow(at);
-  const { rows } = await sql<{ limited: string[] }>`
+  const { rows } = await sql<ClaimStart>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
            ARRAY(
              SELECT q.name FROM queues q
              WHERE ${LIMITED} AND NOT q.paused
                AND (${queues as string[] | null}::text[] IS NULL OR q.name = ANY(${queues as string[] | null}::text[]))
+               AND (q.concurrency IS NULL OR (
+                 SELECT count(*) FROM (
+                   SELECT 1 FROM executions r WHERE r.queue = q.name AND r.status = 'RUNNING' LIMIT q.concurrency
+                 ) running
+               ) < q.concurrency)
                AND EXISTS (
                  SELECT 1 FROM executions e
                  WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
                    AND e.job_type = ANY(${types as string[]}::text[])
                )
-           ) AS limited
+           ) AS limited,
+           CASE WHEN NOT EXISTS (SELECT 1 FROM queues q WHERE ${LIMITED}) THEN true ELSE EXISTS (
+             WITH RECURSIVE ${lanesCte(types, queues)}
+             SELECT 1 FROM lanes l
+             WHERE EXISTS (
+               SELECT 1 FROM executions e
+               WHERE e.status = 'PENDING' AND e.ready AND e.job_type = l.type AND e.queue = l.queue
+             )
+           ) END AS open_due
   `.execute(trx);
-  return rows[0]!.limited;
+  return rows[0]!;
+}
+
+interface ClaimStart {
+  /** Limited queues with due work of the claim's types and visible room (see startClaim). */
+  limited: string[];
+  /**
+   * Whether a queue without limits may have due work for the claim: always true when no queue has limits (the
+   * unlimited path is not probed twice); else a probe of its lanes, so that a claim of only limited work (or of
+   * nothing, in a full queue) skips the unlimited claim's statement and round trip.
+   */
+  open_due: boolean;
 }
 
 /** A queue with a limit (see queues_special, which holds these and paused ones). */
@@ -159,29 +213,7 @@ export function claimStatement(
 ) {
   const now = atOrNow(at);
   const due = sql`e.status = 'PENDING' AND e.ready`;
-  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
-  const lanes =
-    queues === null
-      ? sql`
-    walk(type, queue) AS (
-      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
-      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
-      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
-      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
-      FROM unnest(${types as string[]}::text[]) AS t(type)
-      UNION ALL
-      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
-      FROM walk w WHERE w.queue IS NOT NULL
-    ),
-    lanes AS (
-      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
-    )`
-      : sql`
-    lanes AS (
-      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
-      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
-      WHERE ${open}
-    )`;
+  const lanes = lanesCte(types, queues);
   const picked = sql`${lanes},
     picked AS (
       SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM lanes l
@@ -196,6 +228,35 @@ export function claimStatement(
       LIMIT ${max}
     )`;
   return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
+}
+
+/**
+ * The lanes a claim from queues without limits walks (see claimStatement): a `lanes(type, queue)` CTE, preceded by
+ * the recursive `walk` it reads for a runner serving every queue (so: WITH RECURSIVE).
+ */
+function lanesCte(types: readonly string[], queues: readonly string[] | null) {
+  const open = sql`queue <> ALL(ARRAY(SELECT q.name FROM queues q WHERE q.paused OR ${LIMITED}))`;
+  return queues === null
+    ? sql`
+    walk(type, queue) AS (
+      -- The next lane after (type, queue) in executions_claimable_by_lane, kept if it is still of this type. Written
+      -- as a row comparison so that only that index serves it: with \`job_type = $type\`, the planner walked
+      -- executions_claimable_by_queue in queue order filtering on the type (20,000 rows read to find one).
+      SELECT t.type, ${nextLane(sql`t.type`, sql`''`, sql`>=`)}
+      FROM unnest(${types as string[]}::text[]) AS t(type)
+      UNION ALL
+      SELECT w.type, ${nextLane(sql`w.type`, sql`w.queue`, sql`>`)}
+      FROM walk w WHERE w.queue IS NOT NULL
+    ),
+    lanes AS (
+      SELECT type, queue FROM walk WHERE queue IS NOT NULL AND ${open} LIMIT ${LANE_WALK_LIMIT * types.length}
+    )`
+    : sql`
+    lanes AS (
+      SELECT t.type, q.queue FROM unnest(${types as string[]}::text[]) AS t(type)
+      CROSS JOIN unnest(${queues as string[]}::text[]) AS q(queue)
+      WHERE ${open}
+    )`;
 }
 
 /** The queue of the first lane at or after (type, queue), or null when that lane is of another type (or none). */
@@ -251,23 +312,60 @@ export async function claimLimitedQueue(
   at: Date | null = null,
 ): Promise<ClaimedRow[]> {
   try {
-    return await db.transaction().execute(async (trx) => {
-      const { rows } = await sql<QueueLimits>`
-        SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
-               pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
-               q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
-        FROM queues q WHERE q.name = ${queue}
-        FOR UPDATE
-      `.execute(trx);
-      const limits = rows[0];
-      if (!limits || limits.paused) return [];
-      const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
-      return claimed;
-    });
+    return await db.transaction().execute((trx) => claimLimitedIn(trx, queue, claim, at));
   } catch (err) {
-    if ((err as { code?: string }).code === '55P03') return [];
+    if (lockTimedOut(err)) return [];
     throw err;
   }
+}
+
+/**
+ * claimLimitedQueue's two statements, in a transaction of the caller's (which the queue's row lock lasts until):
+ * the lock (and the planner guards and settings lock of startClaim, harmless to repeat), then the claim.
+ */
+async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | null): Promise<ClaimedRow[]> {
+  const { rows } = await sql<QueueLimits>`
+    SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
+           pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
+           q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
+    FROM queues q WHERE q.name = ${queue}
+    FOR UPDATE
+  `.execute(trx);
+  const limits = rows[0];
+  if (!limits || limits.paused) return [];
+  const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
+  if (limits.rate_limit !== null && claimed.length < claim.max && claim.onWindowFull) {
+    const opensAt = await windowOpensAt(trx, queue, limits, claim, at);
+    if (opensAt) claim.onWindowFull(opensAt);
+  }
+  return claimed;
+}
+
+/**
+ * When a rate-limited queue's window next lets a claim through: the oldest claim in the window leaves it one period
+ * after it was made. Null when the queue has no due work of the claim's types left, or (a queue-wide limit) when the
+ * window is not full, so nothing waits on it. With a per-key rate, the oldest claim of any key: the key it frees may
+ * have nothing due, and that wake-up's claim then finds the next moment.
+ */
+async function windowOpensAt(
+  trx: Db,
+  queue: string,
+  limits: QueueLimits,
+  { types }: Claim,
+  at: Date | null,
+): Promise<Date | null> {
+  const now = at ? atOrNow(at) : sql`statement_timestamp()`;
+  const period = sql`${limits.rate_period_ms ?? 0} * interval '1 millisecond'`;
+  const { rows } = await sql<{ opens_at: Date }>`
+    SELECT min(r.claimed_at) + ${period} AS opens_at FROM queue_rate_claims r
+    WHERE r.queue = ${queue} AND r.claimed_at > ${now} - ${period}
+      AND EXISTS (
+        SELECT 1 FROM executions e
+        WHERE e.queue = ${queue} AND e.status = 'PENDING' AND e.ready AND e.job_type = ANY(${types as string[]}::text[])
+      )
+    HAVING ${limits.rate_per_key} OR count(*) >= ${limits.rate_limit}
+  `.execute(trx);
+  return rows[0]?.opens_at ?? null;
 }
 
 function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim, at: Date | null) {

@@ -79,6 +79,17 @@ export class ReadySignal {
     this.notifier.add(dueTimesMs);
   }
 
+  /**
+   * Wakes this replica's claimers at these times (epoch ms, database clock), without telling the other replicas:
+   * for what each replica finds out on its own (a rate limit's window opening, found by its own claims). Never
+   * sooner than WAKE_SLACK_MS from now: a time the clock offset's error puts in the past would otherwise wake the
+   * claimers at once, over and over, until the database's clock reaches it.
+   */
+  wakeAt(timesMs: number[]): void {
+    const soonest = this.clock.now() + 2 * WAKE_SLACK_MS;
+    this.schedule(timesMs.map((t) => Math.max(t, soonest)));
+  }
+
   private schedule(dueTimesMs: number[]): void {
     const now = this.clock.now();
     let wakeNow = false;
