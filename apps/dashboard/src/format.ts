@@ -1,4 +1,16 @@
-/** Durations and times as people read them. */
+import type { JobStatus } from '@hourglass/client';
+
+/** Durations and times as people read them; and the job statuses in the order every view lists them. */
+
+export const JOB_STATUSES = [
+  'WAITING',
+  'SCHEDULED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'PAUSED',
+] as const satisfies readonly JobStatus[];
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';

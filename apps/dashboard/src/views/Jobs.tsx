@@ -4,18 +4,9 @@ import { type FormEvent, useState } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { DataTable } from '../components/table';
 import { Pager, ProblemNote, Status } from '../components/ui';
-import { relative, timestamp } from '../format';
+import { JOB_STATUSES, relative, timestamp } from '../format';
 import { useJobsPage, useJobTypes } from '../queries';
 
-const STATUSES: JobStatus[] = [
-  'WAITING',
-  'SCHEDULED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'PAUSED',
-];
 const KINDS: JobKind[] = ['once', 'cron', 'interval'];
 
 const col = createColumnHelper<Job>();
@@ -57,7 +48,7 @@ function filterFrom(search: string): JobFilter {
   const f: JobFilter = {};
   const status = p.get('status');
   const kind = p.get('kind');
-  if (status && (STATUSES as string[]).includes(status)) f.status = status as JobStatus;
+  if (status && (JOB_STATUSES as readonly string[]).includes(status)) f.status = status as JobStatus;
   if (kind && (KINDS as string[]).includes(kind)) f.kind = kind as JobKind;
   if (p.get('type')) f.type = p.get('type')!;
   if (p.get('q')) f.q = p.get('q')!;
@@ -107,7 +98,7 @@ export function Jobs() {
           Status
           <select value={filter.status ?? ''} onChange={(e) => setFilter({ status: e.target.value })}>
             <option value="">any</option>
-            {STATUSES.map((s) => (
+            {JOB_STATUSES.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>

@@ -2,18 +2,8 @@ import type { JobStatus } from '@hourglass/client';
 import { Link } from 'wouter';
 import { ThroughputChart } from '../components/chart';
 import { ProblemNote, Status } from '../components/ui';
-import { duration } from '../format';
+import { duration, JOB_STATUSES } from '../format';
 import { useJobTypes, useRunners, useStats } from '../queries';
-
-const STATUSES = [
-  'WAITING',
-  'SCHEDULED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'PAUSED',
-] as const satisfies readonly JobStatus[];
 
 export function Overview() {
   const stats = useStats();
@@ -33,7 +23,7 @@ export function Overview() {
           Jobs by status
         </h2>
         <ul className="cards" data-testid="status-counts">
-          {STATUSES.map((s) => (
+          {JOB_STATUSES.map((s) => (
             <li key={s} className="card count">
               <Link href={`/jobs?status=${s}`} aria-label={`${stats.data?.jobs[s] ?? 0} ${s} jobs`}>
                 <span className="big">{stats.data ? stats.data.jobs[s].toLocaleString() : '…'}</span>
