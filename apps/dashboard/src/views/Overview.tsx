@@ -1,4 +1,3 @@
-import type { JobStatus } from '@hourglass/client';
 import { Link } from 'wouter';
 import { ThroughputChart } from '../components/chart';
 import { ProblemNote, Status } from '../components/ui';
