@@ -4,6 +4,13 @@ import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devki
 import { pickFreePort } from '@hourglass/local-postgres';
 import type { FreshDatabase } from './database.js';
 
+/**
+ * How long a service process may take from spawn to ready (an orchestrator) or registered (a runner). It is
+ * normally 1–3 s; with two CI runs side by side on two cores (the busy run .ci/run must also pass), compiling a
+ * runner's TypeScript on start took over 20 s.
+ */
+const SERVICE_START_MS = 60_000;
+
 export const TERMINAL_JOB = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 export const FINAL_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
 
@@ -131,7 +138,7 @@ export class Cluster {
   }
 
   /** Starts runner `r` again (after a kill); resolves once it has registered anew (within `timeoutMs`). */
-  async restartRunner(r: RunnerHandle, timeoutMs = 20_000): Promise<void> {
+  async restartRunner(r: RunnerHandle, timeoutMs = SERVICE_START_MS): Promise<void> {
     if (r.process.child.exitCode === null && r.process.child.signalCode === null) {
       throw new Error(`runner ${r.name} is still running`);
     }
@@ -142,7 +149,7 @@ export class Cluster {
   private async bootOrchestrator(o: OrchestratorHandle): Promise<void> {
     o.process = this.spawn('orchestrator', o.name, o.env);
     await Promise.race([
-      waitForHttp(`${o.url}/readyz`, 30_000),
+      waitForHttp(`${o.url}/readyz`, SERVICE_START_MS),
       o.process.exited.then((code) => {
         throw new Error(`${o.name} exited during start (${code})\n${this.tail()}`);
       }),
@@ -179,7 +186,7 @@ export class Cluster {
    * registers anew; the earlier registrations stay listed, OFFLINE): asked of its orchestrator, or of the other
    * replicas while that one cannot answer (killed, say).
    */
-  private async registered(r: RunnerHandle, timeoutMs?: number): Promise<string> {
+  private async registered(r: RunnerHandle, timeoutMs = SERVICE_START_MS): Promise<string> {
     const urls = [
       r.orchestratorUrl,
       ...this.orchestrators.map((o) => o.url).filter((u) => u !== r.orchestratorUrl),
