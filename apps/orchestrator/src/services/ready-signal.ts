@@ -82,7 +82,7 @@ export class ReadySignal {
   /**
    * Wakes this replica's claimers at these times (epoch ms, database clock), without telling the other replicas:
    * for what each replica finds out on its own (a rate limit's window opening, found by its own claims). Never
-   * sooner than WAKE_SLACK_MS from now: a time the clock offset's error puts in the past would otherwise wake the
+   * sooner than twice WAKE_SLACK_MS from now: a time the clock offset's error puts in the past would otherwise wake the
    * claimers at once, over and over, until the database's clock reaches it.
    */
   wakeAt(timesMs: number[]): void {
