@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, JobLifecycle, migrate, type NewJob, sequenceEvents } from '@hourglass/orchestrator';
+import { createDatabase, JobLifecycle, migrate, oneShotJob, sequenceEvents } from '@hourglass/orchestrator';
 import pg from 'pg';
 import type { BenchPostgres } from './stack.js';
 import { renderTable } from './stats.js';
@@ -48,7 +48,9 @@ export async function runWritesScenario(server: BenchPostgres, rounds: number): 
     // A checkpoint first, so every run starts with the same full-page images to write.
     await admin.query('CHECKPOINT');
     for (let round = 0; round < rounds; round++) {
-      await measure('create', () => lifecycle.create(Array.from({ length: 1_000 }, (_, i) => newJob(i))));
+      await measure('create', () =>
+        lifecycle.create(Array.from({ length: 1_000 }, (_, i) => oneShotJob('noop', { payload: { i } }))),
+      );
       for (let c = 0; c < 5; c++) {
         const claimed = await measure('claim', () =>
           lifecycle.claim({
@@ -107,34 +109,4 @@ export async function runWritesScenario(server: BenchPostgres, rounds: number): 
     await admin.query(`DROP DATABASE IF EXISTS ${name}`).catch(() => {});
     await admin.end();
   }
-}
-
-function newJob(i: number): NewJob {
-  return {
-    type: 'noop',
-    payload: { i },
-    priority: 0,
-    max_attempts: 3,
-    backoff_initial_ms: 5_000,
-    backoff_factor: 2,
-    backoff_max_ms: 3_600_000,
-    backoff_jitter: false,
-    timeout_ms: null,
-    run_at: null,
-    delay_ms: 0,
-    idempotency_key: null,
-    kind: 'once',
-    schedule_expression: null,
-    timezone: null,
-    interval_seconds: null,
-    overlap_policy: 'skip',
-    catch_up_policy: 'fire_once',
-    retention_seconds: null,
-    keep_forever: false,
-    callback_url: null,
-    queue: 'default',
-    concurrency_key: null,
-    unique_key: null,
-    unique_states: null,
-  };
 }

@@ -6,5 +6,5 @@ export { JobLifecycle } from './lifecycle/job-lifecycle.js';
 export { cleanKind } from './loops/cleaner.js';
 export { createOrchestrator, type Orchestrator } from './orchestrator.js';
 export type { Retention } from './queue/clean-history.js';
-export type { NewJob } from './queue/insert-jobs.js';
+export { type NewJob, oneShotJob } from './queue/insert-jobs.js';
 export { sequenceEvents } from './queue/sequence-events.js';

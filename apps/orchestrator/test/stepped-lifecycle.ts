@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle.js';
 import type { CompletionInput } from '../src/queue/complete-executions.js';
-import type { NewJob } from '../src/queue/insert-jobs.js';
+import { type NewJob, oneShotJob } from '../src/queue/insert-jobs.js';
 import { registerRunner } from '../src/queue/register-runner.js';
 
 /**
@@ -81,33 +81,6 @@ export function steppedLifecyclePerFile(opts: {
           ...extra,
         })),
       ),
-    newJob: (fields = {}) => ({
-      type: opts.type,
-      payload: null,
-      priority: 0,
-      max_attempts: 3,
-      backoff_initial_ms: 5_000,
-      backoff_factor: 2,
-      backoff_max_ms: 60_000,
-      backoff_jitter: false,
-      timeout_ms: null,
-      run_at: null,
-      delay_ms: 0,
-      idempotency_key: null,
-      kind: 'once',
-      schedule_expression: null,
-      timezone: null,
-      interval_seconds: null,
-      overlap_policy: 'allow',
-      catch_up_policy: 'fire_once',
-      retention_seconds: null,
-      keep_forever: false,
-      callback_url: null,
-      queue: 'default',
-      concurrency_key: null,
-      unique_key: null,
-      unique_states: null,
-      ...fields,
-    }),
+    newJob: (fields = {}) => oneShotJob(opts.type, fields),
   };
 }

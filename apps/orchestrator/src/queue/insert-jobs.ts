@@ -37,6 +37,41 @@ export interface NewJob {
   graph?: JobInGraph;
 }
 
+/**
+ * A one-shot job of `type` with every setting at its default (as POST /jobs without options), for code that creates
+ * jobs through the lifecycle directly: the stepped test lifecycle and the benchmark's writes scenario.
+ */
+export function oneShotJob(type: string, fields: Partial<NewJob> = {}): NewJob {
+  return {
+    type,
+    payload: null,
+    priority: 0,
+    max_attempts: 3,
+    backoff_initial_ms: 5_000,
+    backoff_factor: 2,
+    backoff_max_ms: 60_000,
+    backoff_jitter: false,
+    timeout_ms: null,
+    run_at: null,
+    delay_ms: 0,
+    idempotency_key: null,
+    kind: 'once',
+    schedule_expression: null,
+    timezone: null,
+    interval_seconds: null,
+    overlap_policy: 'allow',
+    catch_up_policy: 'fire_once',
+    retention_seconds: null,
+    keep_forever: false,
+    callback_url: null,
+    queue: 'default',
+    concurrency_key: null,
+    unique_key: null,
+    unique_states: null,
+    ...fields,
+  };
+}
+
 export interface JobInGraph {
   id: number;
   /** WAITING until its parents settle; CANCELLED when one had already failed (onParentFailure cancel). */
