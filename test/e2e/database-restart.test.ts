@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
+import { listeningPort, type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import {
   createDatabase,
   pickFreePort,
@@ -40,17 +40,15 @@ test('the orchestrator reports not ready while PostgreSQL is down and recovers b
   const dbUrl = withDatabase(pg.url, 'hourglass');
   await migrate(dbUrl);
 
-  const port = await pickFreePort();
-  const api = `http://127.0.0.1:${port}`;
   const onLine = (n: string, l: string) => logs.push(`[${n}] ${l}`);
-  services.push(
-    spawnService(
-      'orchestrator',
-      'orchestrator',
-      { DATABASE_URL: dbUrl, PORT: String(port), MIGRATE_ON_START: 'false', AUTH_DISABLED: 'true' },
-      onLine,
-    ),
+  const orchestrator = spawnService(
+    'orchestrator',
+    'orchestrator',
+    { DATABASE_URL: dbUrl, PORT: '0', MIGRATE_ON_START: 'false', AUTH_DISABLED: 'true' },
+    onLine,
   );
+  services.push(orchestrator);
+  const api = `http://127.0.0.1:${await listeningPort(orchestrator, 60_000)}`;
   await waitForHttp(`${api}/readyz`);
   services.push(spawnService('runner', 'runner', { ORCHESTRATOR_URL: api, RUNNER_CONCURRENCY: '4' }, onLine));
 

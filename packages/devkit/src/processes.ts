@@ -23,6 +23,8 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
   /** kill -9: no shutdown code runs. */
   kill9(): Promise<number | string>;
+  /** Calls `fn` with each output line from now on; answers a function that stops it. */
+  onLine(fn: (line: string) => void): () => void;
 }
 
 /**
@@ -47,8 +49,12 @@ export function spawnService(
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const watchers = new Set<(line: string) => void>();
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => onLine(name, line));
+    createInterface({ input: stream! }).on('line', (line) => {
+      onLine(name, line);
+      for (const fn of watchers) fn(line);
+    });
   }
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
@@ -60,7 +66,45 @@ export function spawnService(
       clearTimeout(timer);
     }
   };
-  return { name, kind, child, pid: child.pid!, exited, stop, kill9: () => stop('SIGKILL') };
+  const watch = (fn: (line: string) => void) => {
+    watchers.add(fn);
+    return () => watchers.delete(fn);
+  };
+  return { name, kind, child, pid: child.pid!, exited, stop, kill9: () => stop('SIGKILL'), onLine: watch };
+}
+
+/**
+ * Answers the port an orchestrator process listens on, from its own 'orchestrator listening' log line (JSON, at
+ * LOG_LEVEL info or below); throws if it exits first or says nothing within `timeoutMs`. Started with PORT=0, it
+ * binds a port the kernel picks at that moment. Picking a free port first and handing it over leaves the seconds
+ * of the process's start for another test's server to take it, and a readiness probe of that port is then
+ * answered by the other server: two e2e files once talked to each other's orchestrator that way.
+ */
+export function listeningPort(service: ServiceProcess, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stopWatching = () => {};
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      stopWatching();
+      fn();
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${service.name} did not say it listens within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    stopWatching = service.onLine((line) => {
+      if (!line.includes('"orchestrator listening"')) return;
+      let port = Number.NaN;
+      try {
+        port = Number(new URL((JSON.parse(line) as { address: string }).address).port);
+      } catch {}
+      if (Number.isInteger(port) && port > 0) done(() => resolve(port));
+      else done(() => reject(new Error(`${service.name}: no port in its listening line: ${line}`)));
+    });
+    service.exited.then((code) =>
+      done(() => reject(new Error(`${service.name} exited (${code}) before it listened`))),
+    );
+  });
 }
 
 /** Polls `url` until it answers 2xx (e.g. an orchestrator's /readyz), or throws after `timeoutMs`. */

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Execution, Job, Runner } from '@hourglass/contracts';
-import { type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
-import { pickFreePort } from '@hourglass/local-postgres';
+import { listeningPort, type ServiceProcess, spawnService, waitForHttp } from '@hourglass/devkit';
 import type { FreshDatabase } from './database.js';
 
 /**
@@ -85,14 +84,13 @@ export class Cluster {
   /** Adds an orchestrator replica on the cluster's database (env: the cluster's, then `env`). */
   async startOrchestrator(env: Record<string, string> = {}): Promise<OrchestratorHandle> {
     if (!this.database) throw new Error('start() the cluster first');
-    const port = await pickFreePort();
     const handle: OrchestratorHandle = {
       name: `orchestrator-${this.orchestrators.length + 1}`,
-      url: `http://127.0.0.1:${port}`,
-      port,
+      url: '', // known once it listens
+      port: 0,
       env: {
         DATABASE_URL: this.database.url,
-        PORT: String(port),
+        PORT: '0', // the kernel picks one as it binds; bootOrchestrator reads which
         HOST: '127.0.0.1',
         MIGRATE_ON_START: 'false', // the fresh database is a clone of the migrated template
         AUTH_DISABLED: 'true', // authentication has its own tests
@@ -102,8 +100,8 @@ export class Cluster {
       process: undefined as unknown as ServiceProcess,
     };
     this.orchestrators.push(handle);
-    if (!this.url) this.url = handle.url;
     await this.bootOrchestrator(handle);
+    if (this.orchestrators[0] === handle) this.url = handle.url;
     return handle;
   }
 
@@ -146,14 +144,21 @@ export class Cluster {
     r.id = await this.registered(r, timeoutMs);
   }
 
+  /**
+   * Starts `o` and waits until it is ready. The port is the one this very process says it bound (see
+   * listeningPort), then kept (env.PORT) so that a restart comes back on it and its runners find it again.
+   */
   private async bootOrchestrator(o: OrchestratorHandle): Promise<void> {
-    o.process = this.spawn('orchestrator', o.name, o.env);
-    await Promise.race([
-      waitForHttp(`${o.url}/readyz`, SERVICE_START_MS),
-      o.process.exited.then((code) => {
-        throw new Error(`${o.name} exited during start (${code})\n${this.tail()}`);
-      }),
-    ]);
+    const proc = this.spawn('orchestrator', o.name, o.env);
+    o.process = proc;
+    const exited = proc.exited.then((code) => {
+      throw new Error(`${o.name} exited during start (${code})\n${this.tail()}`);
+    });
+    exited.catch(() => {}); // handled by the races below; not an unhandled rejection once it is ready
+    o.port = await Promise.race([listeningPort(proc, SERVICE_START_MS), exited]);
+    o.url = `http://127.0.0.1:${o.port}`;
+    o.env.PORT = String(o.port);
+    await Promise.race([waitForHttp(`${o.url}/readyz`, SERVICE_START_MS), exited]);
   }
 
   /**
