@@ -27,6 +27,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const database = createDatabase(config.DATABASE_URL, {
     max: config.DB_POOL_SIZE,
     applicationName: 'hourglass-orchestrator',
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
   });
   const { db } = database;
   const clock = new DbClock(db);

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { markNaming, namingPool } from './prepared.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -20,8 +21,9 @@ export interface DatabaseHandle {
 
 export function createDatabase(
   connectionString: string,
-  opts: { max?: number; applicationName?: string } = {},
+  opts: { max?: number; applicationName?: string; preparedStatements?: boolean } = {},
 ) {
+  const preparedStatements = opts.preparedStatements ?? true;
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
@@ -39,6 +41,9 @@ export function createDatabase(
   // event without one throws. The failed query still rejects, and the pool drops the broken client.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: preparedStatements ? namingPool(pool) : pool }),
+  });
+  if (preparedStatements) markNaming(db);
   return { db, pool, destroy: () => db.destroy() } satisfies DatabaseHandle;
 }

@@ -1,5 +1,6 @@
 import type { PatchJobBody } from '@hourglass/contracts';
 import type { Db } from '../db/database.js';
+import { hotTransaction } from '../db/prepared.js';
 import { AppError, notFound } from '../errors.js';
 import { cancelJobWork } from '../queue/cancel-job.js';
 import { type Claim, type ClaimedRow, claimExecutions } from '../queue/claim-executions.js';
@@ -398,7 +399,7 @@ export class JobLifecycle {
     cancelledDependents: number[];
   }> {
     const at = this.at();
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await hotTransaction(this.db, async (trx) => {
       const recorded = await completeExecutions(trx, runnerId, outcomes, at);
       const failed = recorded.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.id);
       const { retries, failedParents } = await retryOrDeadLetter(trx, failed, at);

@@ -1,6 +1,7 @@
 import type { ParentResult } from '@hourglass/contracts';
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { hotTransaction, prepared } from '../db/prepared.js';
 import { claimedParents, parentBytes } from './parent-results.js';
 import { outboxInsert } from './record-events.js';
 import { atOrNow } from './timing.js';
@@ -83,7 +84,7 @@ export async function claimExecutions(db: Db, claim: Claim, at: Date | null = nu
   let stuck: string | undefined;
   let rows: ClaimedRow[];
   try {
-    rows = await db.transaction().execute(async (trx) => {
+    rows = await hotTransaction(db, async (trx) => {
       const start = await startClaim(trx, claim, at);
       limited = shuffled(start.limited);
       const rows = start.open_due ? await unlimitedClaim(trx, claim, claim.max, at) : [];
@@ -99,7 +100,7 @@ export async function claimExecutions(db: Db, claim: Claim, at: Date | null = nu
     // queue is passed over for this claim, and the rest is claimed again without it (the failed transaction
     // claimed nothing).
     if (stuck === undefined || !lockTimedOut(err)) throw err;
-    rows = await db.transaction().execute(async (trx) => {
+    rows = await hotTransaction(db, async (trx) => {
       await startClaim(trx, claim, at);
       return unlimitedClaim(trx, claim, claim.max, at);
     });
@@ -133,7 +134,9 @@ async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): P
   // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
   // waits behind it. It fails instead, and the waiters are served on the next wake-up.
   const now = atOrNow(at);
-  const { rows } = await sql<ClaimStart>`
+  const { rows } = await prepared(
+    trx,
+    sql<ClaimStart>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
            ARRAY(
@@ -159,7 +162,8 @@ async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): P
                WHERE e.status = 'PENDING' AND e.ready AND e.job_type = l.type AND e.queue = l.queue
              )
            ) END AS open_due
-  `.execute(trx);
+  `,
+  );
   return rows[0]!;
 }
 
@@ -178,7 +182,7 @@ interface ClaimStart {
 const LIMITED = sql`(q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL OR q.rate_limit IS NOT NULL)`;
 
 async function unlimitedClaim(trx: Db, claim: Claim, max: number, at: Date | null): Promise<ClaimedRow[]> {
-  const { rows } = await claimStatement({ ...claim, max }, at).execute(trx);
+  const { rows } = await prepared(trx, claimStatement({ ...claim, max }, at));
   return rows;
 }
 
@@ -312,7 +316,7 @@ export async function claimLimitedQueue(
   at: Date | null = null,
 ): Promise<ClaimedRow[]> {
   try {
-    return await db.transaction().execute((trx) => claimLimitedIn(trx, queue, claim, at));
+    return await hotTransaction(db, (trx) => claimLimitedIn(trx, queue, claim, at));
   } catch (err) {
     if (lockTimedOut(err)) return [];
     throw err;
@@ -324,16 +328,19 @@ export async function claimLimitedQueue(
  * the lock (and the planner guards and settings lock of startClaim, harmless to repeat), then the claim.
  */
 async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | null): Promise<ClaimedRow[]> {
-  const { rows } = await sql<QueueLimits>`
+  const { rows } = await prepared(
+    trx,
+    sql<QueueLimits>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
            q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
     FROM queues q WHERE q.name = ${queue}
     FOR UPDATE
-  `.execute(trx);
+  `,
+  );
   const limits = rows[0];
   if (!limits || limits.paused) return [];
-  const { rows: claimed } = await limitedClaimStatement(queue, limits, claim, at).execute(trx);
+  const { rows: claimed } = await prepared(trx, limitedClaimStatement(queue, limits, claim, at));
   if (limits.rate_limit !== null && claimed.length < claim.max && claim.onWindowFull) {
     const opensAt = await windowOpensAt(trx, queue, limits, claim, at);
     if (opensAt) claim.onWindowFull(opensAt);
@@ -356,7 +363,9 @@ async function windowOpensAt(
 ): Promise<Date | null> {
   const now = at ? atOrNow(at) : sql`statement_timestamp()`;
   const period = sql`${limits.rate_period_ms ?? 0} * interval '1 millisecond'`;
-  const { rows } = await sql<{ opens_at: Date }>`
+  const { rows } = await prepared(
+    trx,
+    sql<{ opens_at: Date }>`
     SELECT min(r.claimed_at) + ${period} AS opens_at FROM queue_rate_claims r
     WHERE r.queue = ${queue} AND r.claimed_at > ${now} - ${period}
       AND EXISTS (
@@ -364,7 +373,8 @@ async function windowOpensAt(
         WHERE e.queue = ${queue} AND e.status = 'PENDING' AND e.ready AND e.job_type = ANY(${types as string[]}::text[])
       )
     HAVING ${limits.rate_per_key} OR count(*) >= ${limits.rate_limit}
-  `.execute(trx);
+  `,
+  );
   return rows[0]?.opens_at ?? null;
 }
 

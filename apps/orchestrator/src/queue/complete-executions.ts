@@ -1,6 +1,7 @@
 import type { ExecutionStatus } from '@hourglass/contracts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import { callbackCtes, isoTime, outboxInsert } from './record-events.js';
 import type { FinishedExecutionRow } from './rows.js';
 import { atOrNow } from './timing.js';
@@ -38,7 +39,7 @@ export async function completeExecutions(
   outcomes: CompletionInput[],
   at: Date | null = null,
 ): Promise<RecordedRow[]> {
-  const { rows } = await completeStatement(runnerId, outcomes, at).execute(trx);
+  const { rows } = await prepared(trx, completeStatement(runnerId, outcomes, at));
   return rows;
 }
 

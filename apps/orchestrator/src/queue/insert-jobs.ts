@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import { isoTime, outboxInsert } from './record-events.js';
 import type { JobRow } from './rows.js';
 import { atOrNow, READY_HORIZON_MS } from './timing.js';
@@ -120,7 +121,9 @@ export async function insertJobs(
     ? sql`id, status, CASE WHEN status = 'CANCELLED' THEN ${now} END, parent_count, waiting_parents, on_parent_failure,
           flow_id, flow_ref, has_dependents,`
     : sql``;
-  const { rows } = await sql<JobRow>`
+  const { rows } = await prepared(
+    db,
+    sql<JobRow>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
         type text, payload jsonb, priority int, max_attempts int, backoff_initial_ms int,
@@ -171,7 +174,8 @@ export async function insertJobs(
       `)}
     )
     SELECT * FROM new_jobs ORDER BY id
-  `.execute(db);
+  `,
+  );
   return rows;
 }
 
