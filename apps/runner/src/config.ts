@@ -59,9 +59,12 @@ export const RunnerEnv = z.object({
   SHUTDOWN_GRACE_MS: PositiveInt(30_000),
   /** Longest long-poll for work (the orchestrator may cap it). */
   POLL_WAIT_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
-  /** Reports are batched: sent when this many are waiting, or after REPORT_FLUSH_MS. */
+  /**
+   * Reports are batched, one request at a time: sent when this many are waiting, or REPORT_FLUSH_MS after the first
+   * (0: at once when none is in flight; what comes meanwhile goes together in the next).
+   */
   REPORT_BATCH_SIZE: PositiveInt(200),
-  REPORT_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(5),
+  REPORT_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** HMAC-SHA256 key for the webhook signature header; unset means webhooks go unsigned. */
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Refuse webhook targets in private, loopback and link-local ranges (on the resolved address). */

@@ -6,8 +6,11 @@ import { type OrchestratorClient, OrchestratorError } from './orchestrator-clien
 const REFUSED_RETRY_MS = 60_000;
 
 /**
- * Batches outcome reports: sent when `batchSize` are waiting or `flushMs` after the first, one request in
- * flight at a time. A report is kept until the orchestrator answers it with a verdict, and it is never replaced by
+ * Batches outcome reports, one request in flight at a time: sent when `batchSize` are waiting, or `flushMs` after
+ * the first (0, the default: at once when no request is in flight). Reports that come while a request is in flight
+ * wait for its answer and go together in the next: under load they batch by themselves, and a report on an idle
+ * runner goes at once. (A fixed 5-ms wait for company was on the path from one execution's end to the next one's
+ * start: in a queue with a small concurrency limit, a fifth of each slot's cycle; issue 14.) A report is kept until the orchestrator answers it with a verdict, and it is never replaced by
  * an outcome the handler did not have (issue 10, defect 2):
  * - a failed send (unreachable, 5xx, 429, 401/403) keeps its reports and retries with backoff, after
  *   Retry-After when one is given, so an orchestrator restart loses nothing the runner finished (completion is
@@ -24,7 +27,7 @@ export class Reporter {
   private refused = new Map<number, Outcome>();
   private refusedTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private retryDelayMs = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -76,18 +79,19 @@ export class Reporter {
 
   private kick(delayMs: number): void {
     if (this.inFlight || this.timer) return;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.inFlight = this.send().finally(() => {
-          this.inFlight = undefined;
-          if (this.queue.size > 0)
-            this.kick(this.retryDelayMs || (this.queue.size >= this.batchSize ? 0 : this.flushMs));
-          else for (const w of this.idleWaiters.splice(0)) w();
-        });
-      },
-      Math.max(delayMs, this.retryDelayMs),
-    );
+    const fire = () => {
+      this.timer = undefined;
+      this.inFlight = this.send().finally(() => {
+        this.inFlight = undefined;
+        if (this.queue.size > 0)
+          this.kick(this.retryDelayMs || (this.queue.size >= this.batchSize ? 0 : this.flushMs));
+        else for (const w of this.idleWaiters.splice(0)) w();
+      });
+    };
+    const wait = Math.max(delayMs, this.retryDelayMs);
+    // No wait: after the outcomes finished in this turn of the event loop (setImmediate), not a timer's 1 ms
+    // minimum, which was a fifth of the report's way to the orchestrator in a queue with a small limit (issue 14).
+    this.timer = wait > 0 ? setTimeout(fire, wait) : setImmediate(fire);
   }
 
   private async send(): Promise<void> {

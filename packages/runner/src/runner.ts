@@ -39,7 +39,10 @@ export interface RunnerOptions {
   shutdownGraceMs?: number;
   /** Longest long-poll for work, in seconds (default 30; the orchestrator may cap it). */
   pollWaitSeconds?: number;
-  /** Outcomes are reported in batches: when this many wait (default 200), or after `reportFlushMs` (default 5). */
+  /**
+   * Outcomes are reported in batches, one request at a time: when this many wait (default 200), or `reportFlushMs`
+   * after the first (default 0: at once when no report is in flight; those that come meanwhile go together next).
+   */
   reportBatchSize?: number;
   reportFlushMs?: number;
   /** A pino (or pino-compatible) logger; default: pino JSON on stdout at LOG_LEVEL. */
@@ -132,7 +135,7 @@ class RunnerLoop implements Runner {
       this.client,
       () => this.runnerId,
       positiveInt('reportBatchSize', options.reportBatchSize, 200),
-      options.reportFlushMs ?? 5,
+      options.reportFlushMs ?? 0,
       this.log,
       () => this.wakeClaimLoop(),
     );
