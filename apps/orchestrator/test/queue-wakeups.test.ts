@@ -63,6 +63,54 @@ test.each([
   30_000,
 );
 
+test.each([
+  [
+    'its lease expires (the reaper times it out)',
+    async (_holder: string, heldId: number) => {
+      // The lease as if the holder had gone silent long enough: the reaper (every second) times it out.
+      await sql`UPDATE executions SET lease_expires_at = now() - interval '1 second' WHERE id = ${heldId}`.execute(
+        a.db,
+      );
+    },
+  ],
+  [
+    'its runner deregisters while holding it',
+    async (holder: string, heldId: number) => {
+      const res = await a.app.inject({
+        method: 'DELETE',
+        url: `/runners/${holder}`,
+        payload: { started: [heldId] },
+      });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    },
+  ],
+])(
+  'a runner waiting on a full queue is woken when the running execution ends because %s',
+  async (label, end) => {
+    const queue = `full-${label.startsWith('its lease') ? 'reaped' : 'deregistered'}`;
+    await configure(queue, { concurrency: 1 });
+    // The ended attempt's retry is a minute away: its own wake-up cannot be what serves the waiting claim.
+    const backoff = { initialDelayMs: 60_000 };
+    await createJobs(a, [
+      { queue, backoff },
+      { queue, backoff },
+    ]);
+    const holder = await registerRunner(a, { name: `holder-${queue}`, queues: [queue] });
+    const [held] = await claim(a, holder, { max: 1 });
+    expect(held).toBeDefined();
+
+    const waiter = await registerRunner(b, { name: `waiter-${queue}`, queues: [queue] });
+    const pending = waitingClaim(b, waiter);
+    await waitUntil('the claim waits', () => b.services.claims.waiting === 1);
+    await end(holder, held!.id);
+    const { got, tookMs } = await pending;
+    expect(got, 'the freed slot went to the waiting runner').toHaveLength(1);
+    expect(got[0]!.jobId).not.toBe(held!.jobId);
+    expect(tookMs).toBeLessThan(10_000);
+  },
+  30_000,
+);
+
 test('a wake-up that comes while a claim is under way is not lost: the claim is served again once it waits', async () => {
   // The waiting claim must read the queue as full, then the report that frees it must commit and wake this replica
   // before that claim parks. The settings lock (taken exclusively here) holds the claim's first statement after

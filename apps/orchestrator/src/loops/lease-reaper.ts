@@ -26,6 +26,9 @@ export function leaseReaper(
           recordFinished(metrics, reaped);
         }
         signal.announce(retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()));
+        // The reaped executions no longer count against their queues' concurrency limits: claimers waiting on a
+        // full queue can take their room now, not at the safety net's next tick.
+        if (reaped.length > 0) signal.announce([0]);
         if (reaped.length < BATCH) return;
       }
     },

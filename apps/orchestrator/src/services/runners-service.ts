@@ -112,8 +112,9 @@ export class RunnersService {
   async deregister(id: string, started: number[] | undefined) {
     const result = await this.lifecycle.deregister(id, started);
     if (!result) throw notFound('runner', id);
+    // Released executions are claimable again, and abandoned ones free their room in limited queues.
     this.signal.announce([
-      ...(result.released.length ? [this.clockNow()] : []),
+      ...(result.released.length || result.abandoned.length ? [this.clockNow()] : []),
       ...result.retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()),
     ]);
     return { abandoned: result.abandoned, released: result.released };
