@@ -19,6 +19,9 @@ import { JobWaiters } from './services/job-waiters.js';
 import { ListenConnection } from './services/listen-connection.js';
 import { ReadySignal } from './services/ready-signal.js';
 
+/** Connections opened at start: about what a replica under light load uses at once (claims, reports, loops). */
+const WARM_CONNECTIONS = 4;
+
 /**
  * One orchestrator replica: the HTTP API plus its background loops (promoter, lease reaper, runner liveness)
  * and the LISTEN connection. Every loop is safe to run in every replica at once.
@@ -112,6 +115,8 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
     loops: Object.fromEntries(loops.map((l) => [l.name, l])),
     /** Starts the background loops and the LISTEN connection; the HTTP server is started by `listen`. */
     async start() {
+      // A few connections open before the first claims and reports (they stay open: see createDatabase).
+      await database.warm(WARM_CONNECTIONS);
       await clock.sync();
       signal.start();
       await listen.start();

@@ -17,6 +17,7 @@ export interface DatabaseHandle {
   db: Db;
   pool: pg.Pool;
   destroy(): Promise<void>;
+  warm(n: number): Promise<void>;
 }
 
 export function createDatabase(
@@ -31,6 +32,11 @@ export function createDatabase(
     application_name: opts.applicationName ?? 'hourglass',
     // Fail fast while PostgreSQL is down instead of queueing requests forever.
     connectionTimeoutMillis: 5_000,
+    // Idle connections are kept a while (pg's default closes them after 10 s): a connection carries the hot
+    // statements it prepared (prepared.ts), and one opened anew on the claim path costs its TCP and start-up
+    // exchange plus a Parse and a plan for each of them. After a quiet spell, the first burst paid that per
+    // connection it needed (the first half-second of issue 15's timer run held most of its p99).
+    idleTimeoutMillis: 300_000,
     // JIT compiling costs tens to hundreds of ms and pays off only for long analytical queries; every query here
     // is short. (Measured: the claim took 270 ms on PostgreSQL 15, 240 of them JIT, once its estimated cost
     // crossed jit_above_cost.)
@@ -45,5 +51,16 @@ export function createDatabase(
     dialect: new PostgresDialect({ pool: preparedStatements ? namingPool(pool) : pool }),
   });
   if (preparedStatements) markNaming(db);
-  return { db, pool, destroy: () => db.destroy() } satisfies DatabaseHandle;
+  return {
+    db,
+    pool,
+    destroy: () => db.destroy(),
+    /** Opens `n` connections now (at start), so that the first requests do not each open one. */
+    async warm(n: number) {
+      const clients = await Promise.all(
+        Array.from({ length: Math.min(n, opts.max ?? 10) }, () => pool.connect()),
+      );
+      for (const c of clients) c.release();
+    },
+  } satisfies DatabaseHandle;
 }
