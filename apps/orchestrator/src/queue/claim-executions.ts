@@ -41,6 +41,8 @@ export interface ClaimedRow {
   concurrency_key: string;
   /** The job's parents with their results (flows), null for a job without parents (see parent-results.ts). */
   parents: ParentResult[] | null;
+  /** The answer's byte budget left out rows this claim had picked (the same on every row of a claim). */
+  capped: boolean;
 }
 
 /**
@@ -508,7 +510,8 @@ function claimTail(
       UPDATE jobs j SET status = 'RUNNING', updated_at = ${now}
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND (j.status = 'SCHEDULED') IS TRUE
     )${extra}
-    SELECT c.*, j.payload, j.max_attempts, j.timeout_ms, ${claimedParents} AS parents
+    SELECT c.*, j.payload, j.max_attempts, j.timeout_ms, ${claimedParents} AS parents,
+           (SELECT count(*) FROM picked) > (SELECT count(*) FROM kept) AS capped
     FROM claimed c JOIN jobs j ON j.id = c.job_id
     WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
     ORDER BY c.id

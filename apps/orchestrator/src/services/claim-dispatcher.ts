@@ -3,6 +3,9 @@ import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import type { ClaimedRow } from '../queue/claim-executions.js';
 import type { ReadySignal } from './ready-signal.js';
 
+/** Runners `exhausted` remembers at most. */
+const MAX_REMEMBERED = 10_000;
+
 export interface ClaimRequest {
   runnerId: string;
   types: readonly string[];
@@ -34,6 +37,11 @@ interface Waiter {
  * request, once parked, is served again at once instead of sleeping until the next wake-up (the safety net, a
  * second, when nothing else happens). Seen with pnpm bench on a queue with `concurrency: 50`: about one claim
  * cycle in thirty stalled for a second.
+ *
+ * A request from a runner whose last claim took everything it could, with no wake-up since, waits without claiming
+ * (see `exhausted`). That relies on every change that makes work claimable waking this replica after it commits
+ * (announce, NOTIFY, due-time timers, the rate window's timer); what does not (a claim transaction that failed after
+ * locking rows) is caught by the safety net, as for any waiting request.
  */
 export class ClaimDispatcher {
   private waiters: Waiter[] = [];
@@ -41,6 +49,14 @@ export class ClaimDispatcher {
   private again = false;
   /** Wake-ups so far, to tell whether one came while a claim was under way. */
   private wakes = 0;
+  /**
+   * Runners whose last claim took everything it could (fewer rows than asked, none left out for the answer's
+   * size), with the wake-up count when that claim began. A runner asks again as soon as it receives work; until a
+   * wake-up comes, nothing has become claimable for it since, so that request waits at once instead of running a
+   * claim that finds nothing (on a queue with a small limit, that claim ran beside the report that frees the room,
+   * once per cycle).
+   */
+  private exhausted = new Map<string, number>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -59,7 +75,8 @@ export class ClaimDispatcher {
 
   async claim(req: ClaimRequest): Promise<ClaimedRow[]> {
     const wakes = this.wakes;
-    const rows = await this.claimFor(req);
+    const idle = this.exhausted.get(req.runnerId) === wakes && req.waitMs > 0;
+    const rows = idle ? [] : await this.claimFor(req, wakes);
     if (rows.length > 0 || req.waitMs <= 0 || req.signal.aborted) return rows;
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -84,7 +101,8 @@ export class ClaimDispatcher {
     return this.waiters.length;
   }
 
-  private async claimFor(req: ClaimRequest): Promise<ClaimedRow[]> {
+  /** Claims for `req`; `wakes`: the wake-up count when the claim began (see `exhausted`). */
+  private async claimFor(req: ClaimRequest, wakes: number): Promise<ClaimedRow[]> {
     const rows = await this.lifecycle.claim({
       runnerId: req.runnerId,
       types: req.types,
@@ -95,6 +113,13 @@ export class ClaimDispatcher {
       // A rate-limited queue with work left: wake the waiters when its window lets the next claim through.
       onWindowFull: (opensAt) => this.ready.wakeAt([opensAt.getTime()]),
     });
+    if (rows.length < req.max && !rows[0]?.capped) {
+      // Bounded: a replica that saw many runners come and go forgets them all (it only claims more often).
+      if (this.exhausted.size >= MAX_REMEMBERED) this.exhausted.clear();
+      this.exhausted.set(req.runnerId, wakes);
+    } else {
+      this.exhausted.delete(req.runnerId);
+    }
     if (rows.length > 0 && req.signal.aborted) {
       await this.lifecycle.release(
         req.runnerId,
@@ -143,6 +168,7 @@ export class ClaimDispatcher {
   }
 
   private async round(): Promise<void> {
+    const wakes = this.wakes;
     // Exhausted per type and set of queues served: a runner serving other queues may still find work of a type.
     const exhausted = new Set<string>();
     const slots = (r: ClaimRequest) => r.types.map((t) => `${t}\u0000${r.queues?.join('\u0000') ?? '*'}`);
@@ -152,7 +178,7 @@ export class ClaimDispatcher {
       if (!this.unpark(w)) continue;
       let rows: ClaimedRow[] = [];
       try {
-        rows = await this.claimFor(w.req);
+        rows = await this.claimFor(w.req, wakes);
       } finally {
         if (rows.length > 0 || w.req.signal.aborted || Date.now() >= w.deadline) this.finish(w, rows);
         else this.park(w);
