@@ -21,7 +21,7 @@ test('after a claim that took everything, the next request waits without claimin
   try {
     const startedAt = Date.now();
     const pending = claim(o, runner, { max: 10, wait: 20 });
-    await eventually('the request waits', () => (o.services.claims.waiting === 1 ? true : undefined));
+    await eventually('the request waits', async () => (o.services.claims.waiting === 1 ? true : undefined));
     expect(claims, 'it waited without a claim that could only find nothing').not.toHaveBeenCalled();
     const second = await createJob(o, { type: 'exhaust' });
     expect((await pending).map((e) => e.jobId)).toEqual([second.id]);
