@@ -1,5 +1,5 @@
 import type { Execution, Runner } from '@hourglass/contracts';
-import { Cluster, FINAL_EXECUTION } from '@hourglass/testkit/cluster';
+import { Cluster, FINAL_EXECUTION, type RunnerHandle } from '@hourglass/testkit/cluster';
 import { afterEach, expect, test } from 'vitest';
 
 /**
@@ -26,11 +26,21 @@ async function startCluster(runnerEnv: Record<string, string>) {
   return { a, b };
 }
 
-/** Waits until runner `id` holds `count` running executions; answers them. */
-function runningOn(id: string, count: number): Promise<Execution[]> {
-  return cluster.until(`runner ${id} to run ${count} executions`, async () => {
-    const mine = (await cluster.activeExecutions()).filter((e) => e.runnerId === id);
-    return mine.length >= count ? mine : undefined;
+/**
+ * Waits until runner `r` holds `count` running executions and has started their handlers (its log says so); answers
+ * them. Claimed in the database is not enough: a claim answer still on its way when SIGTERM comes is never received,
+ * and goes back to the queue at deregistration instead (seen on a busy CI machine).
+ */
+function runningOn(r: RunnerHandle, count: number): Promise<Execution[]> {
+  return cluster.until(`runner ${r.name} to run ${count} executions`, async () => {
+    const mine = (await cluster.activeExecutions()).filter((e) => e.runnerId === r.id);
+    if (mine.length < count) return undefined;
+    const started = new Set(
+      cluster.logs
+        .filter((l) => l.startsWith(`[${r.name}] `) && l.includes('"execution started"'))
+        .map((l) => (JSON.parse(l.slice(l.indexOf('{'))) as { executionId: number }).executionId),
+    );
+    return mine.every((e) => started.has(e.id)) ? mine : undefined;
   });
 }
 
@@ -55,7 +65,7 @@ test('a runner stopped with SIGTERM finishes its in-flight work, deregisters and
     })),
   );
 
-  const inFlight = await runningOn(a.id, 4);
+  const inFlight = await runningOn(a, 4);
   expect(await a.process.stop('SIGTERM', 20_000)).toBe(0);
 
   // What it was running when told to stop, it finished and reported before exiting.
@@ -86,7 +96,7 @@ test('past a short grace period the aborted executions are reported FAILED and r
     })),
   );
 
-  const inFlight = await runningOn(a.id, 4);
+  const inFlight = await runningOn(a, 4);
   expect(await a.process.stop('SIGTERM', 20_000)).toBe(0);
   expect(await runnerStatus(a.id)).toBe('OFFLINE');
 

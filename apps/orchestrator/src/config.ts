@@ -51,8 +51,9 @@ export const OrchestratorEnv = z
     WAKE_SAFETY_NET_MS: PositiveInt(1_000),
     DB_POOL_SIZE: PositiveInt(20),
     /**
-     * The hot statements (claim, report, create, heartbeat) run as prepared statements with plans kept per
-     * connection (db/prepared.ts). Set false behind a pooler in transaction mode that cannot carry them.
+     * The hot statements (claim, report, create) run as named prepared statements, the claim's and report's with
+     * plans kept per connection (db/prepared.ts). Set false behind a pooler in transaction mode that cannot carry
+     * them.
      */
     DATABASE_PREPARED_STATEMENTS: BooleanFlag(true),
     /** Retention (seconds after a job finished): then the job and its history are deleted by the cleaner. */

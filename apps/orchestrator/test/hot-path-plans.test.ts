@@ -55,17 +55,29 @@ async function prepare(name: string, statement: RawBuilder<unknown>, mode: 'gene
   const { sql: text, parameters } = statement.compile(o.db);
   await client.query(`SET plan_cache_mode = force_${mode}_plan`);
   await client.query(`PREPARE ${name} AS ${text}`);
-  await inRollback(() => client.query(`EXECUTE ${name}(${literals(parameters)})`));
+  await inRollback(async () => {
+    await client.query('SET LOCAL enable_seqscan = off');
+    return client.query(`EXECUTE ${name}(${literals(parameters)})`);
+  });
 }
 
-/** EXPLAIN ANALYZE of prepared statement `name` run with the parameters of `statement`, rolled back. */
-async function explain(name: string, statement: RawBuilder<unknown>): Promise<string> {
+/**
+ * EXPLAIN ANALYZE of prepared statement `name` run with the parameters of `statement`, rolled back, with a plan of
+ * `mode` (PostgreSQL chooses between the kept generic plan and a custom one at each execution, by plan_cache_mode).
+ */
+async function explain(
+  name: string,
+  statement: RawBuilder<unknown>,
+  mode: 'generic' | 'custom',
+): Promise<string> {
   const { parameters } = statement.compile(o.db);
-  const { rows } = await inRollback(() =>
-    client.query<{ 'QUERY PLAN': string }>(
+  const { rows } = await inRollback(async () => {
+    await client.query(`SET LOCAL plan_cache_mode = force_${mode}_plan`);
+    await client.query('SET LOCAL enable_seqscan = off');
+    return client.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN (ANALYZE, FORMAT TEXT) EXECUTE ${name}(${literals(parameters)})`,
-    ),
-  );
+    );
+  });
   const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
   if (process.env.SHOW_PLAN) console.log(`${name}:\n${plan}`);
   return plan;
@@ -118,7 +130,7 @@ test('claims and reports of 200 read about 200 rows, with plans made on tables a
   const runnerId = await registerRunner(o, { types: ['plan-noop'], capacity: 500 });
 
   for (const mode of ['generic', 'custom'] as const) {
-    const claimPlan = await explain(`claim_${mode}`, claimOf200(runnerId));
+    const claimPlan = await explain(`claim_${mode}`, claimOf200(runnerId), mode);
     // It claimed the 200 (the top node's actual rows; PostgreSQL 18 prints them as 200.00).
     expect(claimPlan.split('\n')[0], mode).toMatch(/actual time=\S+ rows=200(\.00)? /);
     expect(claimPlan, mode).not.toContain('jobs_status');
@@ -135,6 +147,7 @@ test('claims and reports of 200 read about 200 rows, with plans made on tables a
         runnerId,
         claimed.map((e) => e.id),
       ),
+      mode,
     );
     expect(reportPlan, mode).not.toContain('jobs_status');
     // A semi-join comparing each running execution with each reported id discards 199 × 200 rows.

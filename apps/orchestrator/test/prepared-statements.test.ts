@@ -36,13 +36,17 @@ test('prepared() names the statement once per connection; hotTransaction keeps g
     SELECT name, statement FROM pg_prepared_statements
   `.execute(db);
   expect(rows).toHaveLength(1); // the same text, with other values: one statement
-  expect(rows[0]!.name).toMatch(/^hg_[0-9a-f]{20}$/);
+  expect(rows[0]!.name).toMatch(/^hg\d+_[0-9a-f]{20}$/);
   expect(rows[0]!.statement).toContain('+ 1 AS n');
 
   const mode = async (q: typeof db) =>
     (await sql<{ plan_cache_mode: string }>`SHOW plan_cache_mode`.execute(q)).rows[0]!.plan_cache_mode;
   expect(await hotTransaction(db, (trx) => mode(trx))).toBe('force_generic_plan');
   expect(await mode(db)).toBe('auto');
+  const seqscan = async (q: typeof db) =>
+    (await sql<{ enable_seqscan: string }>`SHOW enable_seqscan`.execute(q)).rows[0]!.enable_seqscan;
+  expect(await hotTransaction(db, (trx) => seqscan(trx))).toBe('off');
+  expect(await seqscan(db)).toBe('on');
 
   // A failure inside rolls back, and the connection is usable (and back to auto) after.
   await sql`CREATE TABLE IF NOT EXISTS prepared_probe (id int)`.execute(db);
@@ -54,6 +58,16 @@ test('prepared() names the statement once per connection; hotTransaction keeps g
   ).rejects.toThrow('boom');
   expect((await sql`SELECT * FROM prepared_probe`.execute(db)).rows).toEqual([]);
   expect(await mode(db)).toBe('auto');
+});
+
+test('a table a kept statement returns whole gains a column (a rolling upgrade): it is prepared anew and runs', async () => {
+  const db = oneConnection(true);
+  await sql`CREATE TABLE widened (id int)`.execute(db);
+  await sql`INSERT INTO widened VALUES (1)`.execute(db);
+  const whole = () => prepared(db, sql<Record<string, unknown>>`SELECT * FROM widened WHERE id = ${1}`);
+  expect((await whole()).rows).toEqual([{ id: 1 }]);
+  await sql`ALTER TABLE widened ADD COLUMN note text DEFAULT 'new'`.execute(db);
+  expect((await whole()).rows).toEqual([{ id: 1, note: 'new' }]);
 });
 
 test('DATABASE_PREPARED_STATEMENTS=false: nothing is named, and hotTransaction is a plain transaction', async () => {

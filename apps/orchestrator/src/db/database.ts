@@ -57,10 +57,12 @@ export function createDatabase(
     destroy: () => db.destroy(),
     /** Opens `n` connections now (at start), so that the first requests do not each open one. */
     async warm(n: number) {
-      const clients = await Promise.all(
+      const opened = await Promise.allSettled(
         Array.from({ length: Math.min(n, opts.max ?? 10) }, () => pool.connect()),
       );
-      for (const c of clients) c.release();
+      for (const o of opened) if (o.status === 'fulfilled') o.value.release();
+      const failed = opened.find((o) => o.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   } satisfies DatabaseHandle;
 }

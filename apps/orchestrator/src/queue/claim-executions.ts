@@ -41,7 +41,11 @@ export interface ClaimedRow {
   concurrency_key: string;
   /** The job's parents with their results (flows), null for a job without parents (see parent-results.ts). */
   parents: ParentResult[] | null;
-  /** The answer's byte budget left out rows this claim had picked (the same on every row of a claim). */
+  /**
+   * The claim's statement locked rows it did not claim (the same on every row of one statement's answer): the
+   * answer's byte budget left them out, or they were locked in a lane past the claim's `max`. They are claimable
+   * again once its transaction ends, and nothing else announces them (see ClaimDispatcher).
+   */
   capped: boolean;
 }
 
@@ -221,7 +225,7 @@ export function claimStatement(
   const due = sql`e.status = 'PENDING' AND e.ready`;
   const lanes = lanesCte(types, queues);
   const picked = sql`${lanes},
-    picked AS (
+    locked AS (
       SELECT c.id, c.job_id, c.priority, c.scheduled_for FROM lanes l
       CROSS JOIN LATERAL (
         SELECT e.id, e.job_id, e.priority, e.scheduled_for FROM executions e
@@ -230,7 +234,10 @@ export function claimStatement(
         LIMIT ${max}
         FOR UPDATE SKIP LOCKED
       ) c
-      ORDER BY c.priority DESC, c.scheduled_for, c.id
+    ),
+    picked AS (
+      SELECT id, job_id, priority, scheduled_for FROM locked
+      ORDER BY priority DESC, scheduled_for, id
       LIMIT ${max}
     )`;
   return sql<ClaimedRow>`WITH RECURSIVE ${picked}, ${claimTail({ runnerId, maxBytes, leaseMs }, now)}`;
@@ -444,7 +451,8 @@ function limitedClaimStatement(queue: string, limits: QueueLimits, claim: Claim,
       SELECT id, job_id, priority, scheduled_for FROM candidates
       ORDER BY priority DESC, running + rank, scheduled_for, id
       LIMIT (SELECT n FROM budget)
-    )`;
+    ),
+    locked AS (SELECT id FROM candidates)`;
   // The rate window: this claim's rows are logged, and rows older than the period dropped, by the claim that holds
   // the queue's lock. Dropped only RATE_WINDOW_SLACK_MS after they left the window: `now` is a transaction's start,
   // and a claim that began earlier but got the lock later counts from an earlier now; it must still find them.
@@ -511,9 +519,13 @@ function claimTail(
       WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed)) AND (j.status = 'SCHEDULED') IS TRUE
     )${extra}
     SELECT c.*, j.payload, j.max_attempts, j.timeout_ms, ${claimedParents} AS parents,
-           (SELECT count(*) FROM picked) > (SELECT count(*) FROM kept) AS capped
-    FROM claimed c JOIN jobs j ON j.id = c.job_id
-    WHERE j.id = ANY(ARRAY(SELECT job_id FROM claimed))
+           (SELECT count(*) FROM locked) > (SELECT count(*) FROM kept) AS capped
+    -- Each claimed row's job by primary key (LATERAL, kept apart by OFFSET 0): a join planned from statistics of
+    -- near-empty tables, as a generic plan kept from a quiet moment may be, compared every claimed row with every
+    -- job read (19,900 comparisons for 200).
+    FROM claimed c CROSS JOIN LATERAL (
+      SELECT j.id, j.payload, j.max_attempts, j.timeout_ms, j.parent_count FROM jobs j WHERE j.id = c.job_id OFFSET 0
+    ) j
     ORDER BY c.id
   `;
 }

@@ -3,6 +3,9 @@ import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import type { ClaimedRow } from '../queue/claim-executions.js';
 import type { ReadySignal } from './ready-signal.js';
 
+/** Whether a claim's statements locked rows they did not claim (ClaimedRow.capped; a claim may join several). */
+const leftOut = (rows: ClaimedRow[]) => rows.some((r) => r.capped);
+
 /** Runners `exhausted` remembers at most. */
 const MAX_REMEMBERED = 10_000;
 
@@ -40,8 +43,9 @@ interface Waiter {
  *
  * A request from a runner whose last claim took everything it could, with no wake-up since, waits without claiming
  * (see `exhausted`). That relies on every change that makes work claimable waking this replica after it commits
- * (announce, NOTIFY, due-time timers, the rate window's timer); what does not (a claim transaction that failed after
- * locking rows) is caught by the safety net, as for any waiting request.
+ * (announce, NOTIFY, due-time timers, the rate window's timer), and a claim that locked rows it did not claim
+ * (`capped`) announces them. What does not (a claim or command transaction that failed after locking rows, which
+ * other claims skipped) is caught by the safety net, as for any waiting request.
  */
 export class ClaimDispatcher {
   private waiters: Waiter[] = [];
@@ -113,7 +117,9 @@ export class ClaimDispatcher {
       // A rate-limited queue with work left: wake the waiters when its window lets the next claim through.
       onWindowFull: (opensAt) => this.ready.wakeAt([opensAt.getTime()]),
     });
-    if (rows.length < req.max && !rows[0]?.capped) {
+    // Rows the claim locked but left out are claimable again now that it committed: wake whoever waits for them.
+    if (leftOut(rows)) this.ready.announce([0]);
+    if (rows.length < req.max && !leftOut(rows)) {
       // Bounded: a replica that saw many runners come and go forgets them all (it only claims more often).
       if (this.exhausted.size >= MAX_REMEMBERED) this.exhausted.clear();
       this.exhausted.set(req.runnerId, wakes);
@@ -125,6 +131,9 @@ export class ClaimDispatcher {
         req.runnerId,
         rows.map((r) => r.id),
       );
+      // Claimable again: nothing else announces them.
+      this.exhausted.delete(req.runnerId);
+      this.ready.announce([0]);
       return [];
     }
     return rows;
@@ -183,7 +192,7 @@ export class ClaimDispatcher {
         if (rows.length > 0 || w.req.signal.aborted || Date.now() >= w.deadline) this.finish(w, rows);
         else this.park(w);
       }
-      if (rows.length < w.req.max) for (const t of slots(w.req)) exhausted.add(t);
+      if (rows.length < w.req.max && !leftOut(rows)) for (const t of slots(w.req)) exhausted.add(t);
     }
   }
 }
