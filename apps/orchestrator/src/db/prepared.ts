@@ -14,10 +14,10 @@ import type { Db } from './database.js';
  * - `hotTransaction(db, fn)` runs `fn` in a transaction that keeps ONE generic plan per named statement
  *   (plan_cache_mode = force_generic_plan, SET LOCAL, sent with the BEGIN in one round trip). Left to choose
  *   (auto), PostgreSQL planned the claim again for each call's values, as its custom plans look cheaper on paper
- *   than the generic one. The setting is local to these transactions because it applies to every statement with
- *   parameters, named or not, and the rest of the orchestrator's queries keep plans made for their values.
- *   The setting applies to the other statements of those transactions too (the report's retry, dead letter and
- *   flow statements, all by id), as generic plans made at each call. The generic plans of the claim and the report
+ *   than the generic one. The setting applies to every statement with parameters, named or not, so it is local to
+ *   these transactions: their other statements (the report's retry, dead letter and flow statements, all by id)
+ *   get generic plans made at each call, and the rest of the orchestrator's queries keep plans made for their
+ *   values. The generic plans of the claim and the report
  *   are the same index walks and primary-key lookups as their custom plans, with sequential scans off (see
  *   HOT_SETTINGS; hot-path-plans.test.ts checks them, made on empty analysed tables, run on a backlog; PostgreSQL
  *   makes them again after an ANALYZE of a table they read).

@@ -118,8 +118,9 @@ export class ClaimDispatcher {
       onWindowFull: (opensAt) => this.ready.wakeAt([opensAt.getTime()]),
     });
     // Rows the claim locked but left out are claimable again now that it committed: wake whoever waits for them.
-    if (leftOut(rows)) this.ready.announce([0]);
-    if (rows.length < req.max && !leftOut(rows)) {
+    const left = leftOut(rows);
+    if (left) this.ready.announce([0]);
+    if (rows.length < req.max && !left) {
       // Bounded: a replica that saw many runners come and go forgets them all (it only claims more often).
       if (this.exhausted.size >= MAX_REMEMBERED) this.exhausted.clear();
       this.exhausted.set(req.runnerId, wakes);
