@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claimStatement } from '../src/queue/claim-executions.js';
+import { claimStartStatement, claimStatement } from '../src/queue/claim-executions.js';
 import { completeStatement } from '../src/queue/complete-executions.js';
 import { claim, orchestratorPerFile, registerRunner } from './helpers.js';
 
@@ -152,5 +152,36 @@ test('claims and reports of 200 read about 200 rows, with plans made on tables a
     expect(reportPlan, mode).not.toContain('jobs_status');
     // A semi-join comparing each running execution with each reported id discards 199 × 200 rows.
     expect(rowsDiscarded(reportPlan), mode).toBeLessThan(6_000);
+  }
+});
+
+/** The most rows any node of the plan produced (its actual rows, per loop). */
+const mostRowsOfANode = (plan: string) =>
+  Math.max(0, ...[...plan.matchAll(/actual time=\S+ rows=(\d+)/g)].map((m) => Number(m[1])));
+
+test("a claim's first statement probes a limited queue's backlog, it does not read it", async () => {
+  // Plans made while the limited queue is empty; 5,000 of its jobs due when they run. The runner serves every
+  // queue, and nothing is due outside the limited one: the probe of the other lanes must find that in a few
+  // index entries (it once read every due execution of the runner's types: issue 14's leftovers).
+  const res = await o.app.inject({
+    method: 'PUT',
+    url: '/queues/plan-limited',
+    payload: { concurrency: 50 },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  const start = claimStartStatement({ types: ['plan-limited'], queues: null });
+  for (const mode of ['generic', 'custom'] as const) await prepare(`start_${mode}`, start, mode);
+  await sql`
+    WITH j AS (
+      INSERT INTO jobs (type, queue, run_at)
+      SELECT 'plan-limited', 'plan-limited', now() FROM generate_series(1, 5000) RETURNING id
+    )
+    INSERT INTO executions (job_id, job_type, queue, priority, attempt, ready, scheduled_for, one_shot)
+    SELECT id, 'plan-limited', 'plan-limited', 0, 1, true, now() - interval '1 minute', true FROM j
+  `.execute(o.db);
+  for (const mode of ['generic', 'custom'] as const) {
+    const plan = await explain(`start_${mode}`, start, mode);
+    expect(plan, mode).toMatch(/actual time=\S+ rows=1(\.00)? /);
+    expect(mostRowsOfANode(plan), mode).toBeLessThan(100);
   }
 });

@@ -135,18 +135,35 @@ export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
  * claims less; the report that frees room there commits after this read and wakes the waiters (see
  * ClaimDispatcher, which serves again a claim such a wake-up overtook).
  */
-async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): Promise<ClaimStart> {
+async function startClaim(trx: Db, claim: Claim, at: Date | null): Promise<ClaimStart> {
+  const { rows } = await prepared(trx, claimStartStatement(claim, at));
+  return rows[0]!;
+}
+
+/** startClaim's statement (exported for hot-path-plans.test.ts). */
+export function claimStartStatement(
+  { types, queues }: Pick<Claim, 'types' | 'queues'>,
+  at: Date | null = null,
+) {
   // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
   // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
   // waits behind it. It fails instead, and the waiters are served on the next wake-up.
   const now = atOrNow(at);
-  const { rows } = await prepared(
-    trx,
-    sql<ClaimStart>`
+  return sql<ClaimStart>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
+           -- Due work is probed once per queue and per lane, by LATERAL … LIMIT 1: a nested loop whose index
+           -- probe has the queue (and type) in its condition. Written as EXISTS, the planner turned both into
+           -- semi-joins that read every due execution to find one, the whole backlog of a limited queue (17,000
+           -- index entries, 1.8 ms) on every claim (issue 14's leftovers; hot-path-plans.test.ts).
            ARRAY(
              SELECT q.name FROM queues q
+             CROSS JOIN LATERAL (
+               SELECT 1 FROM executions e
+               WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
+                 AND e.job_type = ANY(${types as string[]}::text[])
+               LIMIT 1
+             ) due
              WHERE ${LIMITED} AND NOT q.paused
                AND (${queues as string[] | null}::text[] IS NULL OR q.name = ANY(${queues as string[] | null}::text[]))
                AND (q.concurrency IS NULL OR (
@@ -154,23 +171,17 @@ async function startClaim(trx: Db, { types, queues }: Claim, at: Date | null): P
                    SELECT 1 FROM executions r WHERE r.queue = q.name AND r.status = 'RUNNING' LIMIT q.concurrency
                  ) running
                ) < q.concurrency)
-               AND EXISTS (
-                 SELECT 1 FROM executions e
-                 WHERE e.queue = q.name AND e.status = 'PENDING' AND e.ready AND e.scheduled_for <= ${now}
-                   AND e.job_type = ANY(${types as string[]}::text[])
-               )
            ) AS limited,
            CASE WHEN NOT EXISTS (SELECT 1 FROM queues q WHERE ${LIMITED}) THEN true ELSE EXISTS (
              WITH RECURSIVE ${lanesCte(types, queues)}
              SELECT 1 FROM lanes l
-             WHERE EXISTS (
+             CROSS JOIN LATERAL (
                SELECT 1 FROM executions e
                WHERE e.status = 'PENDING' AND e.ready AND e.job_type = l.type AND e.queue = l.queue
-             )
+               LIMIT 1
+             ) due
            ) END AS open_due
-  `,
-  );
-  return rows[0]!;
+  `;
 }
 
 interface ClaimStart {
