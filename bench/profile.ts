@@ -6,7 +6,7 @@ import { cpuSecondsOf } from './cpu.js';
 import { breakdown, CATEGORIES, readProfiles, sumBreakdowns } from './cpu-profile.js';
 import type { Stack } from './stack.js';
 import { formatNumber, renderTable } from './stats.js';
-import { runThroughput, throughputRun } from './throughput.js';
+import { QUEUE_RUNS, runThroughput, throughputRun } from './throughput.js';
 
 /**
  * `pnpm bench --scenario profile` (issue 15: profile first): one throughput run with `node --cpu-prof` on the
@@ -54,6 +54,7 @@ export async function runProfileScenario(
   withStack: StackRunner,
   jobs: number,
   timeoutMs: number,
+  queue?: keyof typeof QUEUE_RUNS,
 ): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hourglass-bench-profile-'));
   // As arguments: NODE_OPTIONS does not take --cpu-prof.
@@ -83,7 +84,10 @@ export async function runProfileScenario(
       };
       await stack.db.query('SELECT pg_stat_statements_reset()').catch(() => {});
       const from = hrMicros();
-      const result = await runThroughput(stack, throughputRun(jobs, timeoutMs, rows[0]!.since));
+      const result = await runThroughput(
+        stack,
+        throughputRun(jobs, timeoutMs, rows[0]!.since, queue ? QUEUE_RUNS[queue].run : undefined),
+      );
       const to = hrMicros();
       // A backend that connected during the run counts from zero.
       const pgAfter = [...new Set([...pgBefore, ...(await postgresPids())])];
@@ -100,7 +104,7 @@ export async function runProfileScenario(
     const perJob = (seconds: number) => (seconds * 1e6) / jobs;
     const { result, byProcess: cpu, from, to, services, statements } = run;
     console.log(
-      `profiled run: ${formatNumber(jobs)} noop jobs in ${result.seconds.toFixed(2)} s ` +
+      `profiled run: ${formatNumber(jobs)} noop jobs${queue ? ` (${QUEUE_RUNS[queue].label})` : ''} in ${result.seconds.toFixed(2)} s ` +
         `(${formatNumber(result.jobsPerSecond)} jobs/s with the profiler on); wall ${perJob(result.seconds).toFixed(0)} µs a job\n`,
     );
     const total = cpu.orchestrator + cpu.runners + cpu.postgres + cpu.benchmark;

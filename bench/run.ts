@@ -5,6 +5,7 @@
  *   pnpm bench [--iterations N] [--quick] [--jobs N] [--rate R] [--samples N] [--concurrency N]
  *              [--runners N] [--scenario all|throughput|latency|result|timers|backlog|profile|writes|soak]
  *              [--timeout S] [--timers N] [--timer-spread S] [--cleaner-batch N] [--duration S]
+ *              [--queue perKey|concurrency] (profile: run the jobs in that limited queue of issue 14)
  *
  * PostgreSQL: DATABASE_URL's server if set (a fresh database per run, dropped afterwards), else an embedded
  * server in a temporary directory with the default durability settings. Service settings not set here
@@ -63,6 +64,7 @@ function options() {
       'timer-spread': { type: 'string' },
       'cleaner-batch': { type: 'string' },
       duration: { type: 'string' },
+      queue: { type: 'string' },
     },
     strict: true,
   });
@@ -85,8 +87,14 @@ function options() {
       `--scenario must be all, throughput, latency, result, timers, backlog, profile, writes or soak, got '${scenario}'`,
     );
   }
+  const queue = values.queue as string | undefined;
+  if (queue !== undefined && !['perKey', 'concurrency'].includes(queue)) {
+    throw new Error(`--queue must be perKey or concurrency, got '${queue}'`);
+  }
   return {
     quick,
+    /** Profile scenario: the limited run of issue 14 to profile instead of the unlimited one. */
+    queue: queue as 'perKey' | 'concurrency' | undefined,
     iterations: int('iterations', 3),
     jobs: int('jobs', quick ? 500 : 20_000),
     rate: int('rate', 50),
@@ -206,7 +214,12 @@ async function main() {
   if (opts.profile) {
     console.log(`Hourglass benchmark: profile (PostgreSQL ${server.version}, ${server.durability})`);
     console.log(`services:   ${settingsLine(opts)}\n`);
-    await runProfileScenario((fn, env) => withStack(server, opts, fn, env), opts.jobs, opts.timeoutMs);
+    await runProfileScenario(
+      (fn, env) => withStack(server, opts, fn, env),
+      opts.jobs,
+      opts.timeoutMs,
+      opts.queue,
+    );
     return;
   }
   if (opts.writes) {

@@ -336,6 +336,17 @@ describe('running flows', () => {
     expect(afterGood.status).toBe('SCHEDULED');
     const afterBad: Job = (await postJob({ type: 'late', dependsOn: [bad.id] })).json();
     expect(afterBad.status).toBe('CANCELLED');
+    // Created CANCELLED, it announces the cancel like a job a failing parent cancels later.
+    const afterBadEvents = await sql<{ kind: string; data: Record<string, unknown> }>`
+      SELECT x.kind, x.data FROM event_outbox o CROSS JOIN LATERAL unnest(o.events) x WHERE x.job_id = ${afterBad.id}
+      UNION ALL
+      SELECT kind, data FROM events WHERE job_id = ${afterBad.id}
+    `.execute(o.db);
+    expect(afterBadEvents.rows.map((e) => e.kind).sort()).toEqual(['job.cancelled', 'job.created']);
+    expect(afterBadEvents.rows.find((e) => e.kind === 'job.cancelled')!.data).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'a parent failed or was cancelled',
+    });
     const runAnyway: Job = (
       await postJob({ type: 'late', dependsOn: [bad.id, good.id], onParentFailure: 'run' })
     ).json();

@@ -171,6 +171,11 @@ export async function insertJobs(
         SELECT 'job.created', ${now}, id, NULL, NULL, type,
                jsonb_build_object('status', status, 'kind', kind, 'runAt', ${isoTime(sql`run_at`)}, 'priority', priority)
         FROM new_jobs
+        -- A job created CANCELLED (a parent had already failed, flows) announces its cancel like one cancelled later.
+        UNION ALL
+        SELECT 'job.cancelled', ${now}, id, NULL, NULL, type,
+               jsonb_build_object('from', NULL, 'status', 'CANCELLED', 'reason', 'a parent failed or was cancelled')
+        FROM new_jobs WHERE status = 'CANCELLED'
       `)}
     )
     SELECT * FROM new_jobs ORDER BY id
