@@ -85,14 +85,35 @@ export interface ClaimedRow {
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
 export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
+  try {
+    return await claimFrom(db, claim, at, true);
+  } catch (err) {
+    // The limited queue the first statement locked was held past lock_timeout (a settings change stuck behind
+    // something): claimed again, the queue's lock taken by a statement of its own, which can pass it over.
+    if (!(err instanceof StartLockTimedOut)) throw err;
+    return claimFrom(db, claim, at, false);
+  }
+}
+
+/** The first statement of a claim waited past lock_timeout for the limited queue it locks (see claimExecutions). */
+class StartLockTimedOut extends Error {}
+
+/** claimExecutions, with the first limited queue locked by the claim's first statement when `lockInStart`. */
+async function claimFrom(db: Db, claim: Claim, at: Date | null, lockInStart: boolean): Promise<ClaimedRow[]> {
   // A random order, so that no limited queue is always served last by runners with little room.
   let limited: string[] = [];
   let stuck: string | undefined;
   let rows: ClaimedRow[];
   try {
     rows = await hotTransaction(db, async (trx) => {
-      const start = await startClaim(trx, claim, at);
+      const start = await startClaim(trx, claim, at, lockInStart);
       limited = shuffled(start.limited);
+      if (start.locked) {
+        // Nothing due outside limited queues, and the first of them already locked (see claimStartStatement).
+        const locked = start.locked;
+        limited = limited.filter((q) => q !== locked.name);
+        return locked.paused ? [] : claimWithin(trx, locked.name, locked, claim, at);
+      }
       const rows = start.open_due ? await unlimitedClaim(trx, claim, claim.max, at) : [];
       const first = limited.shift();
       if (first === undefined || rows.length >= claim.max) return rows;
@@ -105,9 +126,10 @@ export async function claimExecutions(db: Db, claim: Claim, at: Date | null = nu
     // The first limited queue's row was held past lock_timeout (a settings change stuck behind something): that
     // queue is passed over for this claim, and the rest is claimed again without it (the failed transaction
     // claimed nothing).
-    if (stuck === undefined || !lockTimedOut(err)) throw err;
+    if (!lockTimedOut(err)) throw err;
+    if (stuck === undefined) throw lockInStart ? new StartLockTimedOut() : err;
     rows = await hotTransaction(db, async (trx) => {
-      await startClaim(trx, claim, at);
+      await startClaim(trx, claim, at, false);
       return unlimitedClaim(trx, claim, claim.max, at);
     });
   }
@@ -135,8 +157,8 @@ export const QUEUE_SETTINGS_LOCK = 0x686f7572_7175;
  * claims less; the report that frees room there commits after this read and wakes the waiters (see
  * ClaimDispatcher, which serves again a claim such a wake-up overtook).
  */
-async function startClaim(trx: Db, claim: Claim, at: Date | null): Promise<ClaimStart> {
-  const { rows } = await prepared(trx, claimStartStatement(claim, at));
+async function startClaim(trx: Db, claim: Claim, at: Date | null, lockInStart: boolean): Promise<ClaimStart> {
+  const { rows } = await prepared(trx, claimStartStatement(claim, at, lockInStart));
   return rows[0]!;
 }
 
@@ -144,12 +166,13 @@ async function startClaim(trx: Db, claim: Claim, at: Date | null): Promise<Claim
 export function claimStartStatement(
   { types, queues }: Pick<Claim, 'types' | 'queues'>,
   at: Date | null = null,
+  lockInStart = true,
 ) {
   // lock_timeout: executions are taken with SKIP LOCKED, but their jobs rows are updated plainly; a claim must
   // never wait long on a job row another (perhaps dying) transaction holds, or every long-poll of this replica
   // waits behind it. It fails instead, and the waiters are served on the next wake-up.
   const now = atOrNow(at);
-  return sql<ClaimStart>`
+  const probe = sql`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
            -- Due work is probed once per queue and per lane, by LATERAL … LIMIT 1: a nested loop whose index
@@ -182,6 +205,26 @@ export function claimStartStatement(
              ) due
            ) END AS open_due
   `;
+  if (!lockInStart) return sql<ClaimStart>`${probe}, NULL::json AS locked`;
+  // With nothing due outside limited queues (the common case of a runner serving a limited queue), one of them,
+  // at random, is locked here rather than by a statement of its own: one round trip fewer on the way from a
+  // report that freed room to the claim that takes it (issue 14's leftovers). The claim statement that follows
+  // takes its snapshot after the lock is held, as when the lock had a statement of its own; the CTEs run in
+  // order (each reads the one before), so the settings above (lock_timeout) hold when the lock is waited for.
+  return sql<ClaimStart>`
+    WITH start AS MATERIALIZED (${probe}),
+    chosen AS (
+      SELECT x.name FROM start s CROSS JOIN LATERAL unnest(s.limited) AS x(name)
+      WHERE NOT s.open_due
+      ORDER BY random() LIMIT 1
+    ),
+    locked AS (
+      SELECT q.name, q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
+      FROM queues q WHERE q.name = (SELECT name FROM chosen)
+      FOR UPDATE
+    )
+    SELECT s.limited, s.open_due, (SELECT row_to_json(l) FROM locked l) AS locked FROM start s
+  `;
 }
 
 interface ClaimStart {
@@ -193,6 +236,11 @@ interface ClaimStart {
    * nothing, in a full queue) skips the unlimited claim's statement and round trip.
    */
   open_due: boolean;
+  /**
+   * The limited queue the statement locked, with its settings: one of `limited`, when `open_due` is false (and the
+   * statement was asked to lock); else null.
+   */
+  locked: (QueueLimits & { name: string }) | null;
 }
 
 /** A queue with a limit (see queues_special, which holds these and paused ones). */
@@ -360,6 +408,17 @@ async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | n
   );
   const limits = rows[0];
   if (!limits || limits.paused) return [];
+  return claimWithin(trx, queue, limits, claim, at);
+}
+
+/** The claim from a limited queue whose row this transaction holds locked, with `limits` read under that lock. */
+async function claimWithin(
+  trx: Db,
+  queue: string,
+  limits: QueueLimits,
+  claim: Claim,
+  at: Date | null,
+): Promise<ClaimedRow[]> {
   const { rows: claimed } = await prepared(trx, limitedClaimStatement(queue, limits, claim, at));
   if (limits.rate_limit !== null && claimed.length < claim.max && claim.onWindowFull) {
     const opensAt = await windowOpensAt(trx, queue, limits, claim, at);
