@@ -91,6 +91,11 @@ function options() {
   if (queue !== undefined && !['perKey', 'concurrency'].includes(queue)) {
     throw new Error(`--queue must be perKey or concurrency, got '${queue}'`);
   }
+  if (queue !== undefined && scenario !== 'profile') {
+    throw new Error(
+      '--queue applies to --scenario profile only (the throughput scenario runs both limited queues)',
+    );
+  }
   return {
     quick,
     /** Profile scenario: the limited run of issue 14 to profile instead of the unlimited one. */

@@ -92,7 +92,7 @@ export async function createOrchestrator(config: OrchestratorConfig, log: Logger
   const loops = [
     promoter(db, signal, log),
     scheduler(db, lifecycle, signal, log),
-    leaseReaper(lifecycle, signal, config.REAPER_INTERVAL_MS, log, metrics),
+    leaseReaper(lifecycle, signal, waiters, config.REAPER_INTERVAL_MS, log, metrics),
     runnerLiveness(db, config.HEARTBEAT_INTERVAL_MS, log, sequencer.poke),
     cleaner(
       lifecycle,

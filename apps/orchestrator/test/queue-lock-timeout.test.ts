@@ -10,9 +10,10 @@ import {
 } from './helpers.js';
 
 /**
- * A claim waits at most lock_timeout (2 s) for a limited queue's row, whichever statement takes the lock (the
- * claim's first statement, or one of its own): a queue whose row is held longer (a settings change stuck behind
- * something) is passed over for that claim, and the runner's other queues are claimed as usual.
+ * A claim waits at most lock_timeout (2 s) for a limited queue's row: a queue whose row is held longer (a settings
+ * change stuck behind something) is passed over for that claim, and the runner's other queues are claimed as usual.
+ * (The claim's first statement locks a free limited queue itself and skips a held one, which is then locked, with
+ * that wait, by a statement of its own; which queue the first statement picks is random, hence several rounds.)
  */
 
 const o = orchestratorPerFile();

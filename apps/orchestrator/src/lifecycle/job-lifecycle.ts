@@ -420,7 +420,11 @@ export class JobLifecycle {
   }
 
   /** Expired leases (up to `batch`) become TIMED_OUT, then retried or dead-lettered, in one transaction. */
-  async reapExpired(batch: number): Promise<{ reaped: FinishedExecutionRow[]; retries: RetryRow[] }> {
+  async reapExpired(batch: number): Promise<{
+    reaped: (FinishedExecutionRow & { job_id: number })[];
+    retries: RetryRow[];
+    cancelledDependents: number[];
+  }> {
     const at = this.at();
     const result = await this.db.transaction().execute(async (trx) => {
       const reaped = await reapExpiredLeases(trx, batch, at);
@@ -430,7 +434,7 @@ export class JobLifecycle {
         at,
       );
       const settled = await this.settle(trx, [], failedParents, at);
-      return { reaped, retries: [...retries, ...settled.ready] };
+      return { reaped, retries: [...retries, ...settled.ready], cancelledDependents: settled.cancelled };
     });
     return this.written(result, result.reaped);
   }
@@ -446,7 +450,11 @@ export class JobLifecycle {
       if (!settled) return settled;
       const { retries, failedParents } = await retryOrDeadLetter(trx, settled.abandoned, at);
       const dependents = await this.settle(trx, [], failedParents, at);
-      return { ...settled, retries: [...retries, ...dependents.ready] };
+      return {
+        ...settled,
+        retries: [...retries, ...dependents.ready],
+        cancelledDependents: dependents.cancelled,
+      };
     });
     return this.written(result);
   }

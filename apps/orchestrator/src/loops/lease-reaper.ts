@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 import { type Metrics, recordFinished } from '../metrics.js';
+import type { JobWaiters } from '../services/job-waiters.js';
 import type { ReadySignal } from '../services/ready-signal.js';
 import { IntervalLoop } from './interval-loop.js';
 
@@ -10,6 +11,7 @@ const BATCH = 500;
 export function leaseReaper(
   lifecycle: JobLifecycle,
   signal: ReadySignal,
+  waiters: JobWaiters,
   everyMs: number,
   log: Logger,
   metrics: Metrics,
@@ -19,7 +21,7 @@ export function leaseReaper(
     everyMs,
     async () => {
       for (;;) {
-        const { reaped, retries } = await lifecycle.reapExpired(BATCH);
+        const { reaped, retries, cancelledDependents } = await lifecycle.reapExpired(BATCH);
         if (reaped.length > 0) {
           log.warn({ executions: reaped.map((r) => r.id) }, 'leases expired: executions timed out');
           metrics.leaseExpiries.inc(reaped.length);
@@ -29,6 +31,9 @@ export function leaseReaper(
         // The reaped executions no longer count against their queues' concurrency limits: claimers waiting on a
         // full queue can take their room now, not at the safety net's next tick.
         if (reaped.length > 0) signal.announce([0]);
+        // Requests waiting for these jobs to end (GET /jobs/{id}?wait=): a dead letter, or a dependent a dead letter
+        // cancelled, ends its job now, not at the waiters' safety net.
+        waiters.changed([...reaped.map((r) => r.job_id), ...cancelledDependents]);
         if (reaped.length < BATCH) return;
       }
     },

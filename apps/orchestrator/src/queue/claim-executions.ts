@@ -85,31 +85,16 @@ export interface ClaimedRow {
  *   picked`, the planner chose seq scans of executions and jobs with hash joins (three full scans per claim).
  */
 export async function claimExecutions(db: Db, claim: Claim, at: Date | null = null): Promise<ClaimedRow[]> {
-  try {
-    return await claimFrom(db, claim, at, true);
-  } catch (err) {
-    // The limited queue the first statement locked was held past lock_timeout (a settings change stuck behind
-    // something): claimed again, the queue's lock taken by a statement of its own, which can pass it over.
-    if (!(err instanceof StartLockTimedOut)) throw err;
-    return claimFrom(db, claim, at, false);
-  }
-}
-
-/** The first statement of a claim waited past lock_timeout for the limited queue it locks (see claimExecutions). */
-class StartLockTimedOut extends Error {}
-
-/** claimExecutions, with the first limited queue locked by the claim's first statement when `lockInStart`. */
-async function claimFrom(db: Db, claim: Claim, at: Date | null, lockInStart: boolean): Promise<ClaimedRow[]> {
   // A random order, so that no limited queue is always served last by runners with little room.
   let limited: string[] = [];
   let stuck: string | undefined;
   let rows: ClaimedRow[];
   try {
     rows = await hotTransaction(db, async (trx) => {
-      const start = await startClaim(trx, claim, at, lockInStart);
+      const start = await startClaim(trx, claim, at, true);
       limited = shuffled(start.limited);
       if (start.locked) {
-        // Nothing due outside limited queues, and the first of them already locked (see claimStartStatement).
+        // Nothing due outside limited queues, and one of them already locked (see claimStartStatement).
         const locked = start.locked;
         limited = limited.filter((q) => q !== locked.name);
         return locked.paused ? [] : claimWithin(trx, locked.name, locked, claim, at);
@@ -126,8 +111,7 @@ async function claimFrom(db: Db, claim: Claim, at: Date | null, lockInStart: boo
     // The first limited queue's row was held past lock_timeout (a settings change stuck behind something): that
     // queue is passed over for this claim, and the rest is claimed again without it (the failed transaction
     // claimed nothing).
-    if (!lockTimedOut(err)) throw err;
-    if (stuck === undefined) throw lockInStart ? new StartLockTimedOut() : err;
+    if (stuck === undefined || !lockTimedOut(err)) throw err;
     rows = await hotTransaction(db, async (trx) => {
       await startClaim(trx, claim, at, false);
       return unlimitedClaim(trx, claim, claim.max, at);
@@ -209,8 +193,9 @@ export function claimStartStatement(
   // With nothing due outside limited queues (the common case of a runner serving a limited queue), one of them,
   // at random, is locked here rather than by a statement of its own: one round trip fewer on the way from a
   // report that freed room to the claim that takes it (issue 14's leftovers). The claim statement that follows
-  // takes its snapshot after the lock is held, as when the lock had a statement of its own; the CTEs run in
-  // order (each reads the one before), so the settings above (lock_timeout) hold when the lock is waited for.
+  // takes its snapshot after the lock is held, as when the lock had a statement of its own. SKIP LOCKED: this
+  // statement never waits for the row; held by another claimer (or a settings change), `locked` is null and the
+  // claim takes the queue's lock in a statement of its own, which waits, at most lock_timeout (claimLimitedIn).
   return sql<ClaimStart>`
     WITH start AS MATERIALIZED (${probe}),
     chosen AS (
@@ -221,7 +206,7 @@ export function claimStartStatement(
     locked AS (
       SELECT q.name, q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
       FROM queues q WHERE q.name = (SELECT name FROM chosen)
-      FOR UPDATE
+      FOR UPDATE SKIP LOCKED
     )
     SELECT s.limited, s.open_due, (SELECT row_to_json(l) FROM locked l) AS locked FROM start s
   `;
@@ -237,8 +222,8 @@ interface ClaimStart {
    */
   open_due: boolean;
   /**
-   * The limited queue the statement locked, with its settings: one of `limited`, when `open_due` is false (and the
-   * statement was asked to lock); else null.
+   * The limited queue the statement locked, with its settings: one of `limited`, when `open_due` is false, the
+   * statement was asked to lock, and the row was free; else null.
    */
   locked: (QueueLimits & { name: string }) | null;
 }

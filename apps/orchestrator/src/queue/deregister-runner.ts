@@ -17,7 +17,7 @@ export async function deregisterRunner(
   runnerId: string,
   started: number[] | undefined,
   at: Date | null = null,
-): Promise<{ abandoned: number[]; released: number[] } | null> {
+): Promise<{ abandoned: number[]; abandonedJobs: number[]; released: number[] } | null> {
   const now = atOrNow(at);
   const { rows } = await sql<{ id: number }>`
     WITH gone AS (UPDATE runners SET status = 'OFFLINE' WHERE id = ${runnerId} RETURNING id),
@@ -36,7 +36,7 @@ export async function deregisterRunner(
         RETURNING e.id
       `.execute(trx)
     : { rows: [] };
-  const abandoned = await sql<{ id: number }>`
+  const abandoned = await sql<{ id: number; job_id: number }>`
     WITH abandoned AS (
       UPDATE executions
       SET status = 'FAILED', finished_at = ${now}, lease_expires_at = NULL,
@@ -51,7 +51,11 @@ export async function deregisterRunner(
         FROM abandoned
       `)}
     )
-    SELECT id FROM abandoned
+    SELECT id, job_id FROM abandoned
   `.execute(trx);
-  return { abandoned: abandoned.rows.map((r) => r.id), released: released.rows.map((r) => r.id) };
+  return {
+    abandoned: abandoned.rows.map((r) => r.id),
+    abandonedJobs: abandoned.rows.map((r) => r.job_id),
+    released: released.rows.map((r) => r.id),
+  };
 }

@@ -14,9 +14,9 @@ export async function reapExpiredLeases(
   trx: Db,
   batch: number,
   at: Date | null = null,
-): Promise<FinishedExecutionRow[]> {
+): Promise<(FinishedExecutionRow & { job_id: number })[]> {
   const now = atOrNow(at);
-  const { rows } = await sql<FinishedExecutionRow>`
+  const { rows } = await sql<FinishedExecutionRow & { job_id: number }>`
     WITH expired AS (
       SELECT id FROM executions
       WHERE status = 'RUNNING' AND lease_expires_at < ${now}
@@ -39,7 +39,7 @@ export async function reapExpiredLeases(
         FROM reaped
       `)}
     )
-    SELECT id, job_type, status, created_at, claimed_at, started_at, finished_at FROM reaped
+    SELECT id, job_id, job_type, status, created_at, claimed_at, started_at, finished_at FROM reaped
   `.execute(trx);
   return rows;
 }

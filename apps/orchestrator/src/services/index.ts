@@ -76,6 +76,7 @@ export function createServices({
       lifecycle,
       claims,
       signal,
+      waiters,
       timings,
       catalog,
       () => clock.now(),

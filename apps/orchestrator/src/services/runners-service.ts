@@ -11,6 +11,7 @@ import { findRunner, listRunners } from '../queue/read-runners.js';
 import { registerRunner } from '../queue/register-runner.js';
 import type { ClaimDispatcher } from './claim-dispatcher.js';
 import type { JobTypeCatalog } from './job-type-catalog.js';
+import type { JobWaiters } from './job-waiters.js';
 import { schemaHash, schemaProblem } from './payload-schemas.js';
 import type { ReadySignal } from './ready-signal.js';
 
@@ -26,6 +27,7 @@ export class RunnersService {
     private readonly lifecycle: JobLifecycle,
     private readonly claims: ClaimDispatcher,
     private readonly signal: ReadySignal,
+    private readonly waiters: JobWaiters,
     private readonly timings: RunnerTimings,
     private readonly catalog: JobTypeCatalog,
     private readonly clockNow: () => number = Date.now,
@@ -117,6 +119,8 @@ export class RunnersService {
       ...(result.released.length || result.abandoned.length ? [this.clockNow()] : []),
       ...result.retries.filter((r) => r.ready).map((r) => r.scheduled_for.getTime()),
     ]);
+    // Jobs that ended with it (a dead letter, dependents it cancelled): their GET /jobs/{id}?wait= answers now.
+    this.waiters.changed([...result.abandonedJobs, ...result.cancelledDependents]);
     return { abandoned: result.abandoned, released: result.released };
   }
 
