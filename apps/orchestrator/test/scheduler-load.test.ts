@@ -20,10 +20,11 @@ test('a due recurring job another replica holds does not make the scheduler spin
     await sleep(Math.max(0, Date.parse(startAt) - Date.now()) + 300);
     const scheduler = o.loops.scheduler!;
     const before = scheduler.ticks;
-    await sleep(1_000);
+    await sleep(2_000);
     const ticks = scheduler.ticks - before;
-    // About 20 (one per 50 ms) while the job is held elsewhere; spinning at 0 ms made it thousands.
-    expect(ticks).toBeLessThan(60);
+    // About 40 (one per 50 ms) while the job is held elsewhere; spinning at 0 ms made it thousands. And it goes on
+    // ticking (a loaded machine's CI once saw 3 ticks in one second, so two seconds and a loose floor).
+    expect(ticks).toBeLessThan(120);
     expect(ticks).toBeGreaterThan(3);
   } finally {
     await other.query('ROLLBACK');
