@@ -10,8 +10,9 @@ import { NotifyBatcher } from './notify-batcher.js';
  * - changes recorded by this replica (`changed`) wake its waiters at once and are NOTIFYed to the others,
  *   batched: one statement per burst, one in flight at a time;
  * - changes elsewhere arrive on the LISTEN connection;
- * - anything not announced (a lease reaped, a LISTEN reconnect) is caught by each waiter re-checking on a
- *   safety-net interval.
+ * - the lease reaper and deregistration call `changed` too (a dead letter, the dependents it cancels);
+ * - anything not announced (a LISTEN reconnect, a change no code path reports) is caught by each waiter
+ *   re-checking on a safety-net interval.
  */
 export class JobWaiters {
   private readonly id = randomUUID();
