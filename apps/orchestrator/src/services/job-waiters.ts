@@ -17,6 +17,8 @@ import { NotifyBatcher } from './notify-batcher.js';
 export class JobWaiters {
   private readonly id = randomUUID();
   private readonly waiting = new Map<number, Set<() => void>>();
+  /** Every waitFor in progress, by job: marked when its job changes (see waitFor). */
+  private readonly watching = new Map<number, Set<{ changed: boolean }>>();
   private readonly notifier: NotifyBatcher<number>;
   private closed = false;
 
@@ -56,11 +58,24 @@ export class JobWaiters {
     signal: AbortSignal,
   ): Promise<T | undefined> {
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const value = await check();
-      const left = deadline - Date.now();
-      if (value !== undefined || left <= 0 || signal.aborted || this.closed) return value;
-      await this.nextChange(jobId, Math.min(left, this.safetyNetMs), signal);
+    // Watched from before the first read: a change announced while `check` reads the job (after its read, before
+    // the wait below begins) is not lost, it makes the loop read again at once instead of sleeping until the safety
+    // net.
+    const watch = { changed: false };
+    const watching = this.watching.get(jobId) ?? new Set();
+    this.watching.set(jobId, watching);
+    watching.add(watch);
+    try {
+      for (;;) {
+        watch.changed = false;
+        const value = await check();
+        const left = deadline - Date.now();
+        if (value !== undefined || left <= 0 || signal.aborted || this.closed) return value;
+        if (!watch.changed) await this.nextChange(jobId, Math.min(left, this.safetyNetMs), signal);
+      }
+    } finally {
+      watching.delete(watch);
+      if (watching.size === 0) this.watching.delete(jobId);
     }
   }
 
@@ -89,7 +104,10 @@ export class JobWaiters {
   }
 
   private wakeLocal(jobIds: number[]): void {
-    if (this.waiting.size === 0) return;
-    for (const id of jobIds) for (const wake of [...(this.waiting.get(id) ?? [])]) wake();
+    if (this.watching.size === 0) return;
+    for (const id of jobIds) {
+      for (const watch of this.watching.get(id) ?? []) watch.changed = true;
+      for (const wake of [...(this.waiting.get(id) ?? [])]) wake();
+    }
   }
 }
