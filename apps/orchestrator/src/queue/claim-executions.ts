@@ -204,8 +204,7 @@ export function claimStartStatement(
       ORDER BY random() LIMIT 1
     ),
     locked AS (
-      SELECT q.name, q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
-      FROM queues q WHERE q.name = (SELECT name FROM chosen)
+      SELECT q.name, ${QUEUE_LIMITS} FROM queues q WHERE q.name = (SELECT name FROM chosen)
       FOR UPDATE SKIP LOCKED
     )
     SELECT s.limited, s.open_due, (SELECT row_to_json(l) FROM locked l) AS locked FROM start s
@@ -327,6 +326,9 @@ function nextLane(type: RawBuilder<unknown>, queue: RawBuilder<unknown>, op: Raw
   )`;
 }
 
+/** The columns of QueueLimits, read from `queues q` under the queue's row lock. */
+const QUEUE_LIMITS = sql`q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key`;
+
 /** The settings of a queue, as locked by a limited claim. */
 interface QueueLimits {
   paused: boolean;
@@ -386,7 +388,7 @@ async function claimLimitedIn(trx: Db, queue: string, claim: Claim, at: Date | n
     sql<QueueLimits>`
     SELECT set_config('enable_sort', 'off', true), set_config('lock_timeout', '2s', true),
            pg_advisory_xact_lock_shared(${QUEUE_SETTINGS_LOCK}),
-           q.paused, q.concurrency, q.per_key_concurrency, q.rate_limit, q.rate_period_ms, q.rate_per_key
+           ${QUEUE_LIMITS}
     FROM queues q WHERE q.name = ${queue}
     FOR UPDATE
   `,

@@ -19,11 +19,11 @@ export const EVENTS_CHANNEL = 'hourglass_events';
  * many events it numbered; a round that moved nothing sends none).
  */
 export async function sequenceEvents(db: Db, batch: number): Promise<{ moved: number; lastId: number }> {
-  const { rows } = await sql<{ moved_count: number; last_event_id: string }>`
+  const { rows } = await sql<{ moved_count: number; last_event_id: number }>`
     SELECT moved_count, last_event_id FROM hourglass_sequence_events(${batch}::int, ${EVENTS_CHANNEL}::text)
   `.execute(db);
   const { moved_count, last_event_id } = rows[0]!;
-  return { moved: moved_count, lastId: Number(last_event_id) };
+  return { moved: moved_count, lastId: last_event_id };
 }
 
 /** The last event id handed out (0 before the first): where a stream "from now" starts. */

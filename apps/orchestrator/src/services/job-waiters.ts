@@ -16,9 +16,8 @@ import { NotifyBatcher } from './notify-batcher.js';
  */
 export class JobWaiters {
   private readonly id = randomUUID();
-  private readonly waiting = new Map<number, Set<() => void>>();
-  /** Every waitFor in progress, by job: marked when its job changes (see waitFor). */
-  private readonly watching = new Map<number, Set<{ changed: boolean }>>();
+  /** Every waitFor in progress, by job (see waitFor). */
+  private readonly watching = new Map<number, Set<Watch>>();
   private readonly notifier: NotifyBatcher<number>;
   private closed = false;
 
@@ -61,7 +60,7 @@ export class JobWaiters {
     // Watched from before the first read: a change announced while `check` reads the job (after its read, before
     // the wait below begins) is not lost, it makes the loop read again at once instead of sleeping until the safety
     // net.
-    const watch = { changed: false };
+    const watch: Watch = { changed: false, wake: undefined };
     const watching = this.watching.get(jobId) ?? new Set();
     this.watching.set(jobId, watching);
     watching.add(watch);
@@ -71,7 +70,7 @@ export class JobWaiters {
         const value = await check();
         const left = deadline - Date.now();
         if (value !== undefined || left <= 0 || signal.aborted || this.closed) return value;
-        if (!watch.changed) await this.nextChange(jobId, Math.min(left, this.safetyNetMs), signal);
+        if (!watch.changed) await nextChange(watch, Math.min(left, this.safetyNetMs), signal);
       }
     } finally {
       watching.delete(watch);
@@ -82,32 +81,38 @@ export class JobWaiters {
   /** Ends every wait (each answers with the job as it is): the replica is shutting down. */
   close(): void {
     this.closed = true;
-    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
-  }
-
-  private nextChange(jobId: number, ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        const set = this.waiting.get(jobId);
-        set?.delete(done);
-        if (set?.size === 0) this.waiting.delete(jobId);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      const set = this.waiting.get(jobId) ?? new Set();
-      this.waiting.set(jobId, set);
-      set.add(done);
-    });
+    for (const set of [...this.watching.values()]) for (const watch of [...set]) watch.wake?.();
   }
 
   private wakeLocal(jobIds: number[]): void {
     if (this.watching.size === 0) return;
     for (const id of jobIds) {
-      for (const watch of this.watching.get(id) ?? []) watch.changed = true;
-      for (const wake of [...(this.waiting.get(id) ?? [])]) wake();
+      for (const watch of [...(this.watching.get(id) ?? [])]) {
+        watch.changed = true;
+        watch.wake?.();
+      }
     }
   }
+}
+
+/** A waitFor in progress: marked when its job changes, and woken if it is waiting (see JobWaiters.waitFor). */
+interface Watch {
+  changed: boolean;
+  /** Set while the waitFor sleeps in nextChange. */
+  wake: (() => void) | undefined;
+}
+
+/** Sleeps until `watch` is woken, `ms` pass, or `signal` aborts. */
+function nextChange(watch: Watch, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      watch.wake = undefined;
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    watch.wake = done;
+  });
 }
